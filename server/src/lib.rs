@@ -1,0 +1,1 @@
+//! heqet's REST service.
