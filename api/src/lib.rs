@@ -2,6 +2,8 @@
 //! and the CSI driver. Field names, key order and omit-when-empty rules follow heketi's Go
 //! structs, because clients in the field parse them.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod id;
 pub mod jwt;
 pub mod layout;
