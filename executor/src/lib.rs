@@ -3,11 +3,13 @@
 //! The server calls [`Executor`] with plain descriptions of what it wants (a device to set up,
 //! a brick to create, a volume to build). Implementations:
 //! - [`mock::MockExecutor`]: touches nothing, for API tests and development;
-//! - the command layer over a transport (ssh, kube), which turns each call into the node
-//!   commands of `shared/storage-node-commands.md`.
+//! - [`commands::CommandExecutor`]: the command layer over a [`transport::Transport`] (ssh,
+//!   kube), which turns each call into the node commands of `shared/storage-node-commands.md`.
 
+pub mod commands;
 pub mod mock;
 pub mod model;
+pub mod transport;
 
 use async_trait::async_trait;
 
@@ -88,8 +90,11 @@ pub trait Executor: Send + Sync + 'static {
     async fn peer_detach(&self, on: &NodeTarget, storage: &str) -> ExecResult<()>;
 
     /// Inspect, (wipe an empty label,) pvcreate, vgcreate; report the real size.
-    async fn device_setup(&self, node: &NodeTarget, device: &DeviceSetup)
-        -> ExecResult<DeviceReport>;
+    async fn device_setup(
+        &self,
+        node: &NodeTarget,
+        device: &DeviceSetup,
+    ) -> ExecResult<DeviceReport>;
 
     /// vgremove + pvremove (+ rmdir of the mount parent). With `force`, errors are ignored.
     async fn device_teardown(
@@ -100,8 +105,11 @@ pub trait Executor: Send + Sync + 'static {
     ) -> ExecResult<()>;
 
     /// Re-read the VG's sizes and the PV's identity.
-    async fn device_resync(&self, node: &NodeTarget, device: &DeviceRef)
-        -> ExecResult<DeviceReport>;
+    async fn device_resync(
+        &self,
+        node: &NodeTarget,
+        device: &DeviceRef,
+    ) -> ExecResult<DeviceReport>;
 
     /// Thin pool + LV, mkfs, fstab, mount, brick dir, gid. Undoes itself on failure.
     async fn brick_create(&self, node: &NodeTarget, brick: &BrickSpec) -> ExecResult<()>;

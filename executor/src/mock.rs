@@ -157,10 +157,7 @@ impl Executor for MockExecutor {
         device: &DeviceSetup,
     ) -> ExecResult<DeviceReport> {
         self.enter(MockOp::DeviceSetup, &node.manage).await?;
-        Ok(self.report(
-            format!("mock-pv-{}", &device.id),
-            vec![device.name.clone()],
-        ))
+        Ok(self.report(format!("mock-pv-{}", &device.id), vec![device.name.clone()]))
     }
 
     async fn device_teardown(
