@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod mock;
 pub mod model;
+pub mod ssh;
 pub mod transport;
 
 use async_trait::async_trait;
