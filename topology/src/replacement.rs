@@ -1,0 +1,122 @@
+//! Placement of one replacement brick for brick eviction (storage-node-commands.md §10
+//! step 4): same size, another device, a node the other bricks of the set do not use, the
+//! same zone, tag and arbiter rules as volume placement.
+
+use crate::error::{PlacementError, SpaceShortage};
+use crate::placement::{
+    random_id, rotation, Attempt, BrickIds, DeviceCandidate, PlannedBrick, Segment, SetUse, Slot,
+    ZoneChecking,
+};
+use crate::ring::DeviceIndex;
+use crate::sizing::{brick_reservation, DEFAULT_EXTENT_KIB};
+use crate::tags::{ArbiterRole, TagMatch};
+use heqet_api::layout::Layout;
+use rand::Rng;
+
+/// What to place instead of an evicted brick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplacementRequest {
+    /// Size of the brick being replaced (already the arbiter size for an arbiter brick).
+    pub brick_kib: u64,
+    /// Layout of the volume; with `position` it says whether this is an arbiter brick.
+    pub layout: Layout,
+    /// Set and position of the old brick; copied to the result.
+    pub set: usize,
+    pub position: usize,
+    pub snapshot_factor: f32,
+    /// Devices that must not be used (at least the old brick's device).
+    pub avoid_devices: Vec<String>,
+    /// Nodes of the other bricks of the set.
+    pub avoid_nodes: Vec<String>,
+    /// Zones of the other bricks of the set: excluded with strict zone checking, avoided
+    /// when possible otherwise.
+    pub avoid_zones: Vec<i64>,
+    pub zone_checking: ZoneChecking,
+    pub tag_match: Option<TagMatch>,
+}
+
+/// Picks a device for a replacement brick. Like heketi, the new brick takes the placement
+/// id and keeps `tp_<its own random id>` as thin pool.
+pub fn place_replacement(
+    devices: &[DeviceCandidate],
+    req: &ReplacementRequest,
+    rng: &mut impl Rng,
+) -> Result<PlannedBrick, PlacementError> {
+    if !devices.iter().any(|d| d.online) {
+        return Err(PlacementError::NoOnlineDevices);
+    }
+    let index = DeviceIndex::new(devices, |d| {
+        d.online
+            && !req.avoid_devices.contains(&d.id)
+            && !req.avoid_nodes.contains(&d.node_id)
+            && req.tag_match.as_ref().is_none_or(|t| t.matches(&d.tags))
+    });
+    let arbiter = req.layout.is_arbiter_position(req.position);
+    let role = |d: usize| ArbiterRole::from_tags(&devices[d].tags);
+    let (first_ring, second_ring) = if req.layout != Layout::Arbiter {
+        (index.ring(|_| true), Vec::new())
+    } else if arbiter {
+        (
+            index.ring(|d| role(d) == ArbiterRole::ArbiterOnly),
+            index.ring(|d| role(d) == ArbiterRole::Both),
+        )
+    } else {
+        (
+            index.ring(|d| role(d) == ArbiterRole::DataOnly),
+            index.ring(|d| role(d) == ArbiterRole::Both),
+        )
+    };
+
+    let placement_id = random_id(rng);
+    let rot = rotation(placement_id);
+    let segments = [
+        Segment::new(&first_ring, rot),
+        Segment::new(&second_ring, rot),
+    ];
+    let strict = req.zone_checking == ZoneChecking::Strict;
+    let attempt = Attempt::new(devices, &index, req.snapshot_factor, strict);
+    // Avoided nodes are already out of the index; their zones count as used by the set.
+    let used = SetUse {
+        nodes: Vec::new(),
+        zones: req.avoid_zones.clone(),
+    };
+    match attempt.pick(&segments, req.brick_kib, &used) {
+        Some((d, r)) => {
+            let ids = BrickIds {
+                id: placement_id,
+                pool: random_id(rng),
+            };
+            let slot = Slot {
+                size_kib: req.brick_kib,
+                arbiter,
+                set: req.set,
+                position: req.position,
+            };
+            Ok(attempt.brick(d, ids, r, slot))
+        }
+        None => {
+            let largest = index
+                .devices()
+                .iter()
+                .map(|&d| &devices[d])
+                .max_by_key(|d| d.free_kib);
+            let extent = largest.map_or(DEFAULT_EXTENT_KIB, |d| d.extent_kib);
+            Err(PlacementError::NoReplacement(Box::new(SpaceShortage {
+                bricks: 1,
+                set_size: 1,
+                requested_kib_per_brick: req.brick_kib,
+                reserved_kib_per_brick: brick_reservation(
+                    req.brick_kib,
+                    req.snapshot_factor,
+                    extent,
+                )
+                .total_kib,
+                smallest_tried: None,
+                strict_zones: strict,
+                tag_match: req.tag_match.clone(),
+                eligible_devices: index.devices().len(),
+                largest_free_kib: largest.map_or(0, |d| d.free_kib),
+            })))
+        }
+    }
+}
