@@ -120,3 +120,117 @@ pub fn place_replacement(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use std::collections::BTreeMap;
+
+    const GIB: u64 = crate::sizing::GIB_KIB;
+
+    fn dev(id: &str, node: &str, zone: i64, role: Option<&str>) -> DeviceCandidate {
+        let mut tags = BTreeMap::new();
+        if let Some(r) = role {
+            tags.insert("arbiter".to_string(), r.to_string());
+        }
+        DeviceCandidate {
+            id: id.into(),
+            node_id: node.into(),
+            zone,
+            free_kib: 100 * GIB,
+            extent_kib: DEFAULT_EXTENT_KIB,
+            online: true,
+            tags,
+        }
+    }
+
+    fn req() -> ReplacementRequest {
+        ReplacementRequest {
+            brick_kib: 10 * GIB,
+            layout: Layout::Replicate { replica: 3 },
+            set: 1,
+            position: 0,
+            snapshot_factor: 1.0,
+            avoid_devices: vec!["old".into()],
+            avoid_nodes: vec!["n2".into(), "n3".into()],
+            avoid_zones: vec![2, 3],
+            zone_checking: ZoneChecking::None,
+            tag_match: None,
+        }
+    }
+
+    fn place(
+        devices: &[DeviceCandidate],
+        r: &ReplacementRequest,
+    ) -> Result<PlannedBrick, PlacementError> {
+        place_replacement(devices, r, &mut StdRng::seed_from_u64(5))
+    }
+
+    #[test]
+    fn avoids_old_device_and_set_nodes() {
+        let devices = [
+            dev("old", "n1", 1, None),
+            dev("x2", "n2", 2, None),
+            dev("x3", "n3", 3, None),
+            dev("new", "n1", 1, None),
+        ];
+        let Ok(b) = place(&devices, &req()) else {
+            panic!("must place")
+        };
+        assert_eq!(
+            (b.device_id.as_str(), b.set, b.position, b.size_kib),
+            ("new", 1, 0, 10 * GIB)
+        );
+        // Replacement bricks take the placement id and keep their own pool name.
+        assert_ne!(b.thin_pool, format!("tp_{}", b.id));
+    }
+
+    #[test]
+    fn prefers_an_unused_zone_and_strict_requires_it() {
+        let devices = [dev("a", "n4", 2, None), dev("b", "n5", 4, None)];
+        for seed in 0..20 {
+            let got = place_replacement(&devices, &req(), &mut StdRng::seed_from_u64(seed));
+            assert_eq!(got.map(|b| b.device_id).ok().as_deref(), Some("b"));
+        }
+        let devices = [dev("a", "n4", 2, None)];
+        assert!(place(&devices, &req()).is_ok());
+        let mut strict = req();
+        strict.zone_checking = ZoneChecking::Strict;
+        let err = place(&devices, &strict).err();
+        let text = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            text.starts_with("No Replacement was found for resource requested to be removed: need 1 brick of 10.0 GiB"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn arbiter_positions_follow_arbiter_tags() {
+        let devices = [
+            dev("arb", "n4", 1, Some("required")),
+            dev("data", "n5", 1, Some("disabled")),
+        ];
+        let mut r = req();
+        r.layout = Layout::Arbiter;
+        r.position = 2;
+        r.brick_kib = 163840;
+        let Ok(b) = place(&devices, &r) else {
+            panic!("must place")
+        };
+        assert_eq!((b.device_id.as_str(), b.arbiter), ("arb", true));
+        r.position = 1;
+        let Ok(b) = place(&devices, &r) else {
+            panic!("must place")
+        };
+        assert_eq!((b.device_id.as_str(), b.arbiter), ("data", false));
+    }
+
+    #[test]
+    fn nothing_online() {
+        let mut d = dev("a", "n4", 1, None);
+        d.online = false;
+        assert_eq!(place(&[d], &req()), Err(PlacementError::NoOnlineDevices));
+    }
+}
