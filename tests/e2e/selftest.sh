@@ -252,14 +252,15 @@ must 1 "$GLUSTER peer detach $HEQET_E2E_NODE3_ADDR"
 
 step "nothing is left on the nodes"
 for n in 1 2 3; do
-    [[ -z $(on "$n" "$LVM pvs --noheadings") ]] || fail "node $n still has PVs"
+    left=$(on "$n" "$LVM pvs --noheadings")
+    [[ -z $left ]] || fail "node $n still has PVs: $left"
     # (/dev/mapper/control is made by LVM itself when it probes for device-mapper)
     left=$(on "$n" "find /dev/mapper /dev/disk/by-id /dev/mapper/.lvm-standin -mindepth 1 ! -name control ! -name .lvm-standin")
     [[ -z $left ]] || fail "node $n has device links left: $left"
     [[ -z $(on "$n" "grep -v '^#' $FSTAB || true") ]] || fail "node $n fstab not clean"
     [[ -z $(on "$n" "grep ' /var/lib/heketi' /proc/mounts || true") ]] || fail "node $n has brick mounts left"
     [[ -z $(on "$n" "ls -A /var/lib/heketi/mounts") ]] || fail "node $n has mount dirs left"
-    [[ -z $(on "$n" "$GLUSTER volume list | grep -v '^No volumes present' || true") ]] || fail "node $n lists volumes"
+    [[ -z $(on "$n" "$GLUSTER volume list 2>&1 | grep -v '^No volumes present' || true") ]] || fail "node $n lists volumes"
     [[ $(on "$n" "$GLUSTER peer status") == *"Number of Peers: 0"* ]] || fail "node $n still has peers"
     left=$(find "$HEQET_E2E_STATE/gn$n/lvm" -mindepth 1 ! -name .lock ! -name .used)
     [[ -z $left ]] || fail "lvm-standin state left on node $n: $left"
