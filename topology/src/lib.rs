@@ -4,9 +4,11 @@
 //! - [`placement`]: which devices get the bricks of a new volume or expansion;
 //! - [`replacement`]: which device gets a brick evicted from a failed device;
 //! - [`tags`]: the device tag filter and the `arbiter` tag;
+//! - [`model`]: the topology.json file of `topology load`, parsed and validated;
 //! - [`error`]: placement errors with the numbers behind them.
 
 pub mod error;
+pub mod model;
 pub mod placement;
 pub mod replacement;
 mod ring;
@@ -14,6 +16,7 @@ pub mod sizing;
 pub mod tags;
 
 pub use error::{PlacementError, SpaceShortage};
+pub use model::{parse_topology, TopologyError, TopologyFile};
 pub use placement::{
     place_volume, DeviceCandidate, Limits, Placement, PlannedBrick, VolumeRequest, ZoneChecking,
 };
