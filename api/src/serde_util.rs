@@ -15,10 +15,6 @@ pub fn is_zero_i64(v: &i64) -> bool {
     *v == 0
 }
 
-pub fn is_zero_u64(v: &u64) -> bool {
-    *v == 0
-}
-
 pub fn is_false(v: &bool) -> bool {
     !*v
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::serde_util::{go_float, is_false, is_zero_i64, is_zero_u64, null_default};
+use crate::serde_util::{go_float, is_false, is_zero_i64, null_default};
 
 pub type Tags = BTreeMap<String, String>;
 
@@ -112,7 +112,11 @@ pub struct DeviceAddRequest {
     pub node: String,
     #[serde(default, deserialize_with = "null_default")]
     pub name: String,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_false"
+    )]
     pub destroydata: bool,
     #[serde(
         default,
@@ -183,15 +187,27 @@ pub struct DeviceInfoResponse {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReplicaDurability {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_zero_i64")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_zero_i64"
+    )]
     pub replica: i64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct DisperseDurability {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_zero_i64")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_zero_i64"
+    )]
     pub data: i64,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_zero_i64")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_zero_i64"
+    )]
     pub redundancy: i64,
 }
 
@@ -214,7 +230,11 @@ pub struct VolumeDurabilityInfo {
 pub struct VolumeSnapshot {
     #[serde(default, deserialize_with = "null_default")]
     pub enable: bool,
-    #[serde(default, deserialize_with = "null_default", serialize_with = "go_float")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        serialize_with = "go_float"
+    )]
     pub factor: f32,
 }
 
@@ -232,7 +252,11 @@ pub struct VolumeCreateRequest {
     pub name: String,
     #[serde(default, deserialize_with = "null_default")]
     pub durability: VolumeDurabilityInfo,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_zero_i64")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_zero_i64"
+    )]
     pub gid: i64,
     #[serde(
         default,
@@ -240,7 +264,11 @@ pub struct VolumeCreateRequest {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub glustervolumeoptions: Vec<String>,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_false")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_false"
+    )]
     pub block: bool,
     #[serde(default, deserialize_with = "null_default")]
     pub snapshot: VolumeSnapshot,
@@ -264,9 +292,17 @@ pub struct VolumeMount {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct BlockInfo {
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_zero_i64")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_zero_i64"
+    )]
     pub freesize: i64,
-    #[serde(default, deserialize_with = "null_default", skip_serializing_if = "is_zero_i64")]
+    #[serde(
+        default,
+        deserialize_with = "null_default",
+        skip_serializing_if = "is_zero_i64"
+    )]
     pub reservedsize: i64,
     #[serde(
         default,
@@ -463,8 +499,7 @@ mod tests {
     #[test]
     fn nulls_and_unknown_keys_are_tolerated_wrong_types_are_not() {
         let r: VolumeCreateRequest =
-            serde_json::from_str(r#"{"size":1,"clusters":null,"durability":null,"x":1}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"size":1,"clusters":null,"durability":null,"x":1}"#).unwrap();
         assert_eq!(r.size, 1);
         assert!(serde_json::from_str::<VolumeCreateRequest>(r#"{"size":"1"}"#).is_err());
         assert!(serde_json::from_str::<VolumeCreateRequest>(r#"{"size":1.5}"#).is_err());

@@ -1,0 +1,242 @@
+//! Administration and diagnostics (heketi-api.md §10) and heqet's `GET /topology`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use heqet_api::{
+    AdminStatus, LogLevelInfo, OperationsInfo, PendingChangeInfo, PendingOperationDetails,
+    PendingOperationInfo, PendingOperationListResponse, PendingOperationsCleanRequest,
+};
+
+use super::{accepted, hex_id, json, parse, SharedState};
+use crate::error::{ApiError, ApiResult};
+use crate::model::OperationRow;
+use crate::store::{self, write};
+
+pub async fn hello() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
+        "Hello from Heketi",
+    )
+        .into_response()
+}
+
+pub async fn topology(State(st): State<SharedState>) -> ApiResult<Response> {
+    let t = store::topology(&st.engine.store.read).await?;
+    Ok(json(StatusCode::OK, &t))
+}
+
+pub async fn backup_db(State(st): State<SharedState>) -> ApiResult<Response> {
+    let bytes = st.engine.store.backup_bytes().await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"heketi.db\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn indented<T: serde::Serialize>(value: &T) -> ApiResult<Response> {
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    value
+        .serialize(&mut ser)
+        .map_err(|e| ApiError::Internal(format!("cannot encode: {e}")))?;
+    buf.push(b'\n');
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        buf,
+    )
+        .into_response())
+}
+
+pub async fn db_dump(State(st): State<SharedState>) -> ApiResult<Response> {
+    let dump = crate::dbdump::dump(&st.engine.store.read).await?;
+    indented(&dump)
+}
+
+pub async fn db_check(State(st): State<SharedState>) -> ApiResult<Response> {
+    let report = crate::dbdump::check(&st.engine.store.read).await?;
+    indented(&report)
+}
+
+pub async fn get_logging(State(st): State<SharedState>) -> ApiResult<Response> {
+    let level = st
+        .loglevel
+        .read()
+        .map(|l| l.clone())
+        .unwrap_or_else(|_| "info".into());
+    let mut info = LogLevelInfo::default();
+    info.loglevel.insert("glusterfs".into(), level);
+    Ok(json(StatusCode::OK, &info))
+}
+
+pub async fn set_logging(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: LogLevelInfo =
+        serde_json::from_slice(&body).map_err(|e| ApiError::UnparsableDetail(e.to_string()))?;
+    let Some(level) = req.loglevel.get("glusterfs") else {
+        return Err(ApiError::Unprocessable(
+            "Only \"glusterfs\" logger may be modified".into(),
+        ));
+    };
+    if !matches!(
+        level.as_str(),
+        "none" | "critical" | "error" | "warning" | "info" | "debug"
+    ) {
+        return Err(ApiError::Unprocessable(format!(
+            "invalid log level: {level}"
+        )));
+    }
+    if let Some(set) = &st.log_setter {
+        set(level).map_err(ApiError::Internal)?;
+    }
+    if let Ok(mut l) = st.loglevel.write() {
+        *l = level.clone();
+    }
+    get_logging(State(st)).await
+}
+
+pub async fn examine_gluster() -> ApiError {
+    ApiError::Internal(
+        "State examination is not supported by heqet; use GET /db/check and the node commands"
+            .into(),
+    )
+}
+
+fn info_of(st: &SharedState, op: &OperationRow) -> PendingOperationInfo {
+    PendingOperationInfo {
+        id: op.id.clone(),
+        type_name: op.kind.clone(),
+        status: op.status.clone(),
+        sub_status: if st.engine.is_in_flight(&op.id) {
+            "in-flight".into()
+        } else {
+            String::new()
+        },
+    }
+}
+
+pub async fn operations_info(State(st): State<SharedState>) -> ApiResult<Response> {
+    let ops = store::operation_rows(&st.engine.store.read).await?;
+    let count = |s: &str| ops.iter().filter(|o| o.status == s).count() as u64;
+    Ok(json(
+        StatusCode::OK,
+        &OperationsInfo {
+            total: ops.len() as u64,
+            in_flight: st.engine.in_flight_count() as u64,
+            stale: count("stale"),
+            failed: count("failed"),
+            new: count(""),
+        },
+    ))
+}
+
+pub async fn operations_list(State(st): State<SharedState>) -> ApiResult<Response> {
+    let ops = store::operation_rows(&st.engine.store.read).await?;
+    Ok(json(
+        StatusCode::OK,
+        &PendingOperationListResponse {
+            pendingoperations: ops.iter().map(|o| info_of(&st, o)).collect(),
+        },
+    ))
+}
+
+pub async fn operation_details(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = hex_id(&id)?;
+    let op = store::operation_row(&st.engine.store.read, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("Id not found: {id}")))?;
+    let info = info_of(&st, &op);
+    Ok(json(
+        StatusCode::OK,
+        &PendingOperationDetails {
+            id: info.id,
+            type_name: info.type_name,
+            status: info.status,
+            sub_status: info.sub_status,
+            changes: op
+                .changes
+                .0
+                .iter()
+                .map(|c| PendingChangeInfo {
+                    id: c.id.clone(),
+                    description: c.description.clone(),
+                })
+                .collect(),
+        },
+    ))
+}
+
+pub async fn operations_cleanup(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: PendingOperationsCleanRequest = if body.is_empty() {
+        PendingOperationsCleanRequest::default()
+    } else {
+        parse(&body)?
+    };
+    let mut f = crate::validate::Fields::default();
+    if req.operations.len() > 32 {
+        f.add("operations", "the length must be no more than 32");
+    }
+    for id in &req.operations {
+        if !crate::validate::is_uuid(id) {
+            f.add("operations", format!("{id} is not a valid UUID"));
+        }
+    }
+    f.finish()?;
+    let admission = st.engine.admit()?;
+    let queue_id = heqet_api::id::new_id();
+    {
+        let mut w = st.engine.store.writer().await;
+        write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
+    }
+    let engine = st.engine.clone();
+    let qid = queue_id.clone();
+    st.engine
+        .spawn(admission, None, queue_id.clone(), async move {
+            let outcome = engine
+                .cleanup(&req.operations)
+                .await
+                .map(|_| String::new())
+                .map_err(|e| e.to_string());
+            let mut w = engine.store.writer().await;
+            write::finish_queue(&mut w.conn, &qid, &outcome)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    Ok(accepted(&queue_id))
+}
+
+pub async fn get_mode(State(st): State<SharedState>) -> ApiResult<Response> {
+    let state = st
+        .mode
+        .read()
+        .map(|m| m.clone())
+        .unwrap_or_else(|_| "normal".into());
+    Ok(json(StatusCode::OK, &AdminStatus { state }))
+}
+
+pub async fn set_mode(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: AdminStatus =
+        serde_json::from_slice(&body).map_err(|e| ApiError::UnparsableDetail(e.to_string()))?;
+    if !matches!(req.state.as_str(), "normal" | "read-only" | "local-client") {
+        return Err(ApiError::Validation(format!(
+            "state: {} is not a valid state.",
+            req.state
+        )));
+    }
+    if let Ok(mut m) = st.mode.write() {
+        *m = req.state;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

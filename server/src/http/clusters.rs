@@ -1,0 +1,99 @@
+//! `/clusters` handlers (heketi-api.md §6).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use heqet_api::{ClusterCreateRequest, ClusterListResponse, ClusterSetFlagsRequest};
+
+use super::{hex_id, json, parse, SharedState};
+use crate::error::{ApiError, ApiResult};
+use crate::model::now_secs;
+use crate::store::{self, StoreError};
+
+pub async fn create(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
+    let req: ClusterCreateRequest = parse(&body)?;
+    let id = heqet_api::id::new_id();
+    {
+        let mut w = st.engine.store.writer().await;
+        sqlx::query("INSERT INTO clusters (id, block, file, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&id)
+            .bind(req.block)
+            .bind(req.file)
+            .bind(now_secs())
+            .execute(&mut w.conn)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    let info = store::cluster_info(&st.engine.store.read, &id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("cluster vanished after create".into()))?;
+    Ok(json(StatusCode::CREATED, &info))
+}
+
+pub async fn list(State(st): State<SharedState>) -> ApiResult<Response> {
+    let clusters = store::cluster_ids(&st.engine.store.read).await?;
+    Ok(json(StatusCode::OK, &ClusterListResponse { clusters }))
+}
+
+pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = hex_id(&id)?;
+    let info = store::cluster_info(&st.engine.store.read, id)
+        .await?
+        .ok_or(ApiError::IdNotFound)?;
+    Ok(json(StatusCode::OK, &info))
+}
+
+pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
+    let id = hex_id(&id)?;
+    let mut w = st.engine.store.writer().await;
+    if store::cluster_row(&mut w.conn, id).await?.is_none() {
+        return Err(ApiError::IdNotFound);
+    }
+    // Checked and deleted under the writer, so a node add cannot slip in between.
+    let used: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM nodes WHERE cluster_id = ?1) + \
+                (SELECT COUNT(*) FROM volumes WHERE cluster_id = ?1)",
+    )
+    .bind(id)
+    .fetch_one(&mut w.conn)
+    .await
+    .map_err(StoreError::from)?;
+    if used > 0 {
+        return Err(ApiError::Conflict(format!(
+            "Unable to delete cluster [{id}] because it contains volumes and/or nodes"
+        )));
+    }
+    sqlx::query("DELETE FROM clusters WHERE id = ?")
+        .bind(id)
+        .execute(&mut w.conn)
+        .await
+        .map_err(StoreError::from)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+pub async fn set_flags(
+    State(st): State<SharedState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let id = hex_id(&id)?;
+    let req: ClusterSetFlagsRequest = parse(&body)?;
+    let mut w = st.engine.store.writer().await;
+    let r = sqlx::query("UPDATE clusters SET block = ?, file = ? WHERE id = ?")
+        .bind(req.block)
+        .bind(req.file)
+        .bind(id)
+        .execute(&mut w.conn)
+        .await
+        .map_err(StoreError::from)?;
+    if r.rows_affected() == 0 {
+        return Err(ApiError::IdNotFound);
+    }
+    let mut resp = StatusCode::OK.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    Ok(resp)
+}

@@ -1,0 +1,49 @@
+//! `GET /queue/{id}`: the asynchronous operation protocol (heketi-api.md §4). Outcomes are
+//! kept in the store, so a poll across a server restart gets the real result.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+use super::{hex_id, SharedState};
+use crate::auth::Role;
+use crate::error::{text_response, ApiError, ApiResult};
+use crate::model::queue_state;
+use crate::store;
+
+pub async fn poll(
+    State(st): State<SharedState>,
+    Extension(role): Extension<Role>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = hex_id(&id)?;
+    let row = store::queue_row(&st.engine.store.read, id)
+        .await?
+        .ok_or(ApiError::IdNotFound)?;
+    if role == Role::User && row.owner != "user" {
+        return Err(ApiError::admin_required());
+    }
+    Ok(match row.state.as_str() {
+        queue_state::PENDING => {
+            let mut r = StatusCode::OK.into_response();
+            r.headers_mut()
+                .insert("X-Pending", HeaderValue::from_static("true"));
+            r
+        }
+        queue_state::DONE if !row.location.is_empty() => {
+            let mut r = (
+                StatusCode::SEE_OTHER,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                format!("<a href=\"{}\">See Other</a>.\n\n", row.location),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&row.location) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        queue_state::DONE => StatusCode::NO_CONTENT.into_response(),
+        _ => text_response(StatusCode::INTERNAL_SERVER_ERROR, &row.message),
+    })
+}

@@ -1,0 +1,257 @@
+//! Rows of the store and the journal's operation records.
+
+use heqet_api::layout::Layout;
+use heqet_api::{BlockInfo, Tags, VolumeDurabilityInfo};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ClusterRow {
+    pub id: String,
+    pub block: bool,
+    pub file: bool,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct NodeRow {
+    pub id: String,
+    pub cluster_id: String,
+    pub zone: i64,
+    pub manage: Json<Vec<String>>,
+    pub storage: Json<Vec<String>>,
+    pub tags: Json<Tags>,
+    pub state: String,
+    pub pending_op: Option<String>,
+}
+
+impl NodeRow {
+    pub fn manage_host(&self) -> &str {
+        self.manage.first().map(String::as_str).unwrap_or("")
+    }
+    pub fn storage_host(&self) -> &str {
+        self.storage.first().map(String::as_str).unwrap_or("")
+    }
+    pub fn target(&self) -> heqet_executor::NodeTarget {
+        heqet_executor::NodeTarget {
+            manage: self.manage_host().to_string(),
+            storage: self.storage_host().to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DeviceRow {
+    pub id: String,
+    pub node_id: String,
+    pub name: String,
+    pub state: String,
+    pub total: i64,
+    pub free: i64,
+    pub used: i64,
+    pub extent_size: i64,
+    pub pv_uuid: String,
+    pub paths: Json<Vec<String>>,
+    pub tags: Json<Tags>,
+    pub pending_op: Option<String>,
+}
+
+impl DeviceRow {
+    pub fn device_ref(&self) -> heqet_executor::DeviceRef {
+        heqet_executor::DeviceRef {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            pv_uuid: self.pv_uuid.clone(),
+            paths: self.paths.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct VolumeRow {
+    pub id: String,
+    pub cluster_id: String,
+    pub name: String,
+    pub size: i64,
+    pub durability: Json<VolumeDurabilityInfo>,
+    pub layout: Json<Layout>,
+    pub gid: i64,
+    pub options: Json<Vec<String>>,
+    pub block: bool,
+    pub blockinfo: Json<BlockInfo>,
+    pub snapshot_enable: bool,
+    pub snapshot_factor: f64,
+    pub owner: String,
+    pub hidden: bool,
+    pub pending_op: Option<String>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct BrickRow {
+    pub id: String,
+    pub volume_id: String,
+    pub device_id: String,
+    pub node_id: String,
+    pub path: String,
+    pub size: i64,
+    pub tp_size: i64,
+    pub pool_metadata_size: i64,
+    pub thin_pool: String,
+    pub lv: String,
+    pub arbiter: bool,
+    pub position: i64,
+    pub pending_op: Option<String>,
+}
+
+impl BrickRow {
+    /// Space the brick holds on its device (thin pool + metadata), KiB.
+    pub fn reserved(&self) -> i64 {
+        self.tp_size + self.pool_metadata_size
+    }
+
+    pub fn spec(&self, gid: i64) -> heqet_executor::BrickSpec {
+        heqet_executor::BrickSpec {
+            id: self.id.clone(),
+            device_id: self.device_id.clone(),
+            thin_pool: self.thin_pool.clone(),
+            lv: self.lv.clone(),
+            size_kib: self.size as u64,
+            tp_size_kib: self.tp_size as u64,
+            pool_metadata_kib: self.pool_metadata_size as u64,
+            arbiter: self.arbiter,
+            gid,
+            path: self.path.clone(),
+        }
+    }
+}
+
+/// Kinds of journaled operations; names are heketi's `type_name`s where heketi has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpKind {
+    #[serde(rename = "create-volume")]
+    CreateVolume,
+    #[serde(rename = "delete-volume")]
+    DeleteVolume,
+    #[serde(rename = "expand-volume")]
+    ExpandVolume,
+    #[serde(rename = "clone-volume")]
+    CloneVolume,
+    #[serde(rename = "remove-device")]
+    RemoveDevice,
+    #[serde(rename = "add-device")]
+    AddDevice,
+    #[serde(rename = "delete-device")]
+    DeleteDevice,
+    #[serde(rename = "add-node")]
+    AddNode,
+    #[serde(rename = "delete-node")]
+    DeleteNode,
+}
+
+impl OpKind {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            OpKind::CreateVolume => "create-volume",
+            OpKind::DeleteVolume => "delete-volume",
+            OpKind::ExpandVolume => "expand-volume",
+            OpKind::CloneVolume => "clone-volume",
+            OpKind::RemoveDevice => "remove-device",
+            OpKind::AddDevice => "add-device",
+            OpKind::DeleteDevice => "delete-device",
+            OpKind::AddNode => "add-node",
+            OpKind::DeleteNode => "delete-node",
+        }
+    }
+}
+
+/// What a journaled operation is about: enough to finish or undo it after a crash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OpPayload {
+    CreateVolume {
+        volume_id: String,
+    },
+    DeleteVolume {
+        volume_id: String,
+    },
+    ExpandVolume {
+        volume_id: String,
+        expand_size: i64,
+    },
+    CloneVolume {
+        origin_id: String,
+        clone_id: String,
+    },
+    RemoveDevice {
+        device_id: String,
+        healcheck: bool,
+    },
+    AddDevice {
+        device_id: String,
+        destroydata: bool,
+    },
+    DeleteDevice {
+        device_id: String,
+        forceforget: bool,
+    },
+    AddNode {
+        node_id: String,
+    },
+    DeleteNode {
+        node_id: String,
+    },
+}
+
+impl OpPayload {
+    pub fn kind(&self) -> OpKind {
+        match self {
+            OpPayload::CreateVolume { .. } => OpKind::CreateVolume,
+            OpPayload::DeleteVolume { .. } => OpKind::DeleteVolume,
+            OpPayload::ExpandVolume { .. } => OpKind::ExpandVolume,
+            OpPayload::CloneVolume { .. } => OpKind::CloneVolume,
+            OpPayload::RemoveDevice { .. } => OpKind::RemoveDevice,
+            OpPayload::AddDevice { .. } => OpKind::AddDevice,
+            OpPayload::DeleteDevice { .. } => OpKind::DeleteDevice,
+            OpPayload::AddNode { .. } => OpKind::AddNode,
+            OpPayload::DeleteNode { .. } => OpKind::DeleteNode,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub id: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OperationRow {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub created_at: i64,
+    pub payload: Json<OpPayload>,
+    pub changes: Json<Vec<Change>>,
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct QueueRow {
+    pub id: String,
+    pub op_id: Option<String>,
+    pub state: String,
+    pub location: String,
+    pub message: String,
+    pub owner: String,
+}
+
+pub mod queue_state {
+    pub const PENDING: &str = "pending";
+    pub const DONE: &str = "done";
+    pub const FAILED: &str = "failed";
+}
+
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,447 @@
+//! Read side: queries that build the API's response objects. Objects whose creation is still
+//! pending (and volumes being deleted) are invisible, as in heketi.
+
+use std::collections::HashMap;
+
+use heqet_api::{
+    BrickInfo, ClusterInfoResponse, ClusterTopology, DeviceInfoResponse, GlusterFsMount,
+    NodeInfoResponse, StorageSize, TopologyInfoResponse, VolumeInfoResponse, VolumeMount,
+    VolumeSnapshot,
+};
+use sqlx::sqlite::SqliteConnection;
+use sqlx::types::Json;
+use sqlx::{Executor as _, Sqlite, SqlitePool};
+
+use super::StoreResult;
+use crate::model::*;
+
+const NODE_COLS: &str = "id, cluster_id, zone, manage, storage, tags, state, pending_op";
+const DEVICE_COLS: &str =
+    "id, node_id, name, state, total, free, used, extent_size, pv_uuid, paths, tags, pending_op";
+const VOLUME_COLS: &str = "id, cluster_id, name, size, durability, layout, gid, options, block, \
+     blockinfo, snapshot_enable, snapshot_factor, owner, hidden, pending_op";
+const BRICK_COLS: &str = "id, volume_id, device_id, node_id, path, size, tp_size, \
+     pool_metadata_size, thin_pool, lv, arbiter, position, pending_op";
+
+pub async fn cluster_ids(pool: &SqlitePool) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM clusters ORDER BY id")
+        .fetch_all(pool)
+        .await?)
+}
+
+pub async fn cluster_row<'e, E>(db: E, id: &str) -> StoreResult<Option<ClusterRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(
+        sqlx::query_as("SELECT id, block, file FROM clusters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub async fn cluster_info(pool: &SqlitePool, id: &str) -> StoreResult<Option<ClusterInfoResponse>> {
+    let Some(c) = cluster_row(pool, id).await? else {
+        return Ok(None);
+    };
+    let nodes = sqlx::query_scalar(
+        "SELECT id FROM nodes WHERE cluster_id = ? AND pending_op IS NULL ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let volumes = sqlx::query_scalar(
+        "SELECT id FROM volumes WHERE cluster_id = ? AND hidden = 0 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(ClusterInfoResponse {
+        id: c.id,
+        nodes,
+        volumes,
+        block: c.block,
+        file: c.file,
+        blockvolumes: Vec::new(),
+    }))
+}
+
+pub async fn node_row<'e, E>(db: E, id: &str) -> StoreResult<Option<NodeRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(
+        sqlx::query_as(&format!("SELECT {NODE_COLS} FROM nodes WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub async fn nodes_of_cluster<'e, E>(db: E, cluster_id: &str) -> StoreResult<Vec<NodeRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(sqlx::query_as(&format!(
+        "SELECT {NODE_COLS} FROM nodes WHERE cluster_id = ? AND pending_op IS NULL ORDER BY id"
+    ))
+    .bind(cluster_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn device_row<'e, E>(db: E, id: &str) -> StoreResult<Option<DeviceRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(
+        sqlx::query_as(&format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub async fn devices_of_node<'e, E>(db: E, node_id: &str) -> StoreResult<Vec<DeviceRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(sqlx::query_as(&format!(
+        "SELECT {DEVICE_COLS} FROM devices WHERE node_id = ? AND pending_op IS NULL ORDER BY id"
+    ))
+    .bind(node_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn volume_row<'e, E>(db: E, id: &str) -> StoreResult<Option<VolumeRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(
+        sqlx::query_as(&format!("SELECT {VOLUME_COLS} FROM volumes WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub async fn bricks_of_volume<'e, E>(db: E, volume_id: &str) -> StoreResult<Vec<BrickRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(sqlx::query_as(&format!(
+        "SELECT {BRICK_COLS} FROM bricks WHERE volume_id = ? ORDER BY position"
+    ))
+    .bind(volume_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn bricks_of_device<'e, E>(db: E, device_id: &str) -> StoreResult<Vec<BrickRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(sqlx::query_as(&format!(
+        "SELECT {BRICK_COLS} FROM bricks WHERE device_id = ? ORDER BY id"
+    ))
+    .bind(device_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn brick_rows_by_op(
+    conn: &mut SqliteConnection,
+    op_id: &str,
+) -> StoreResult<Vec<BrickRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {BRICK_COLS} FROM bricks WHERE pending_op = ? ORDER BY position"
+    ))
+    .bind(op_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub fn brick_info(b: &BrickRow) -> BrickInfo {
+    BrickInfo {
+        id: b.id.clone(),
+        path: b.path.clone(),
+        device: b.device_id.clone(),
+        node: b.node_id.clone(),
+        volume: b.volume_id.clone(),
+        size: b.size as u64,
+    }
+}
+
+fn device_info(d: DeviceRow, bricks: &[BrickRow]) -> DeviceInfoResponse {
+    let mut bricks: Vec<BrickInfo> = bricks.iter().map(brick_info).collect();
+    bricks.sort_by(|a, b| a.id.cmp(&b.id));
+    DeviceInfoResponse {
+        name: d.name,
+        tags: d.tags.0,
+        storage: StorageSize {
+            total: d.total as u64,
+            free: d.free as u64,
+            used: d.used as u64,
+        },
+        id: d.id,
+        paths: d.paths.0,
+        pv_uuid: d.pv_uuid,
+        state: d.state,
+        bricks,
+    }
+}
+
+pub async fn device_info_by_id(
+    pool: &SqlitePool,
+    id: &str,
+) -> StoreResult<Option<DeviceInfoResponse>> {
+    let Some(d) = device_row(pool, id).await? else {
+        return Ok(None);
+    };
+    if d.pending_op.is_some() && d.total == 0 {
+        return Ok(None);
+    }
+    let bricks = bricks_of_device(pool, id).await?;
+    Ok(Some(device_info(d, &bricks)))
+}
+
+fn node_info(n: NodeRow, devices: Vec<DeviceInfoResponse>) -> NodeInfoResponse {
+    NodeInfoResponse {
+        zone: n.zone,
+        hostnames: heqet_api::HostAddresses {
+            manage: n.manage.0,
+            storage: n.storage.0,
+        },
+        cluster: n.cluster_id,
+        tags: n.tags.0,
+        id: n.id,
+        state: n.state,
+        devices,
+    }
+}
+
+pub async fn node_info_by_id(pool: &SqlitePool, id: &str) -> StoreResult<Option<NodeInfoResponse>> {
+    let Some(n) = node_row(pool, id).await? else {
+        return Ok(None);
+    };
+    if n.pending_op.is_some() {
+        return Ok(None);
+    }
+    let mut devices = Vec::new();
+    for d in devices_of_node(pool, id).await? {
+        let bricks = bricks_of_device(pool, &d.id).await?;
+        devices.push(device_info(d, &bricks));
+    }
+    Ok(Some(node_info(n, devices)))
+}
+
+/// Storage hostnames of all nodes of a cluster, in node id order: what clients mount.
+pub async fn mount_hosts(pool: &SqlitePool, cluster_id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<Json<Vec<String>>> = sqlx::query_scalar(
+        "SELECT storage FROM nodes WHERE cluster_id = ? AND pending_op IS NULL ORDER BY id",
+    )
+    .bind(cluster_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|s| s.0.into_iter().next())
+        .collect())
+}
+
+pub fn mount_info(hosts: &[String], name: &str) -> VolumeMount {
+    let mut options = std::collections::BTreeMap::new();
+    options.insert(
+        "backup-volfile-servers".to_string(),
+        hosts.get(1..).unwrap_or_default().join(","),
+    );
+    VolumeMount {
+        glusterfs: GlusterFsMount {
+            hosts: hosts.to_vec(),
+            device: format!(
+                "{}:{}",
+                hosts.first().map(String::as_str).unwrap_or(""),
+                name
+            ),
+            options,
+        },
+    }
+}
+
+pub fn volume_info(v: VolumeRow, bricks: &[BrickRow], hosts: &[String]) -> VolumeInfoResponse {
+    let mut bricks: Vec<BrickInfo> = bricks.iter().map(brick_info).collect();
+    bricks.sort_by(|a, b| a.id.cmp(&b.id));
+    let mount = mount_info(hosts, &v.name);
+    VolumeInfoResponse {
+        size: v.size,
+        name: v.name,
+        durability: v.durability.0,
+        gid: v.gid,
+        glustervolumeoptions: v.options.0,
+        block: v.block,
+        snapshot: VolumeSnapshot {
+            enable: v.snapshot_enable,
+            factor: v.snapshot_factor as f32,
+        },
+        id: v.id,
+        cluster: v.cluster_id,
+        mount,
+        blockinfo: v.blockinfo.0,
+        bricks,
+    }
+}
+
+/// A visible volume; `None` for unknown ids and volumes being created or deleted.
+pub async fn volume_info_by_id(
+    pool: &SqlitePool,
+    id: &str,
+) -> StoreResult<Option<(VolumeInfoResponse, String)>> {
+    let Some(v) = volume_row(pool, id).await? else {
+        return Ok(None);
+    };
+    if v.hidden {
+        return Ok(None);
+    }
+    let owner = v.owner.clone();
+    let bricks = bricks_of_volume(pool, id).await?;
+    let hosts = mount_hosts(pool, &v.cluster_id).await?;
+    Ok(Some((volume_info(v, &bricks, &hosts), owner)))
+}
+
+pub async fn volume_ids(pool: &SqlitePool) -> StoreResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM volumes WHERE hidden = 0 ORDER BY id")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+/// The whole topology in a handful of queries (heqet's `GET /topology`).
+pub async fn topology(pool: &SqlitePool) -> StoreResult<TopologyInfoResponse> {
+    let mut conn = pool.acquire().await?;
+    // One read transaction, so the picture is consistent.
+    conn.execute("BEGIN").await?;
+    let result = topology_in(&mut conn).await;
+    let _ = conn.execute("COMMIT").await;
+    result
+}
+
+async fn topology_in(conn: &mut SqliteConnection) -> StoreResult<TopologyInfoResponse> {
+    let clusters: Vec<ClusterRow> =
+        sqlx::query_as("SELECT id, block, file FROM clusters ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?;
+    let nodes: Vec<NodeRow> = sqlx::query_as(&format!(
+        "SELECT {NODE_COLS} FROM nodes WHERE pending_op IS NULL ORDER BY id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let devices: Vec<DeviceRow> = sqlx::query_as(&format!(
+        "SELECT {DEVICE_COLS} FROM devices WHERE pending_op IS NULL ORDER BY id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let volumes: Vec<VolumeRow> = sqlx::query_as(&format!(
+        "SELECT {VOLUME_COLS} FROM volumes WHERE hidden = 0 ORDER BY id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let bricks: Vec<BrickRow> =
+        sqlx::query_as(&format!("SELECT {BRICK_COLS} FROM bricks ORDER BY id"))
+            .fetch_all(&mut *conn)
+            .await?;
+
+    let mut bricks_by_device: HashMap<&str, Vec<&BrickRow>> = HashMap::new();
+    let mut bricks_by_volume: HashMap<&str, Vec<BrickRow>> = HashMap::new();
+    for b in &bricks {
+        bricks_by_device.entry(&b.device_id).or_default().push(b);
+    }
+    for b in &bricks {
+        bricks_by_volume
+            .entry(&b.volume_id)
+            .or_default()
+            .push(b.clone());
+    }
+    let mut devices_by_node: HashMap<String, Vec<DeviceInfoResponse>> = HashMap::new();
+    for d in devices {
+        let bs: Vec<BrickRow> = bricks_by_device
+            .get(d.id.as_str())
+            .map(|v| v.iter().map(|b| (*b).clone()).collect())
+            .unwrap_or_default();
+        devices_by_node
+            .entry(d.node_id.clone())
+            .or_default()
+            .push(device_info(d, &bs));
+    }
+    let mut hosts: HashMap<String, Vec<String>> = HashMap::new();
+    let mut nodes_by_cluster: HashMap<String, Vec<NodeInfoResponse>> = HashMap::new();
+    for n in nodes {
+        if let Some(h) = n.storage.first() {
+            hosts
+                .entry(n.cluster_id.clone())
+                .or_default()
+                .push(h.clone());
+        }
+        let devs = devices_by_node.remove(&n.id).unwrap_or_default();
+        let cid = n.cluster_id.clone();
+        nodes_by_cluster
+            .entry(cid)
+            .or_default()
+            .push(node_info(n, devs));
+    }
+    let mut volumes_by_cluster: HashMap<String, Vec<VolumeInfoResponse>> = HashMap::new();
+    let (no_bricks, no_hosts) = (Vec::new(), Vec::new());
+    for v in volumes {
+        let cid = v.cluster_id.clone();
+        let bs = bricks_by_volume.get(v.id.as_str()).unwrap_or(&no_bricks);
+        let h = hosts.get(&cid).unwrap_or(&no_hosts);
+        let info = volume_info(v, bs, h);
+        volumes_by_cluster.entry(cid).or_default().push(info);
+    }
+    Ok(TopologyInfoResponse {
+        clusters: clusters
+            .into_iter()
+            .map(|c| ClusterTopology {
+                volumes: volumes_by_cluster.remove(&c.id).unwrap_or_default(),
+                nodes: nodes_by_cluster.remove(&c.id).unwrap_or_default(),
+                id: c.id,
+                block: c.block,
+                file: c.file,
+            })
+            .collect(),
+    })
+}
+
+pub async fn queue_row(pool: &SqlitePool, id: &str) -> StoreResult<Option<QueueRow>> {
+    Ok(
+        sqlx::query_as("SELECT id, op_id, state, location, message, owner FROM queue WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+pub async fn operation_rows<'e, E>(db: E) -> StoreResult<Vec<OperationRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(sqlx::query_as(
+        "SELECT id, kind, status, created_at, payload, changes FROM operations ORDER BY created_at, id",
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn operation_row<'e, E>(db: E, id: &str) -> StoreResult<Option<OperationRow>>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    Ok(sqlx::query_as(
+        "SELECT id, kind, status, created_at, payload, changes FROM operations WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
+}

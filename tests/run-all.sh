@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The test command of the README and of CI: installs what the suites need (as root), then
+# runs every suite: unit and API tests of all crates, then the real-cluster end-to-end suite
+# (3 GlusterFS nodes in network namespaces, real sshd, loop-device disks).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "tests/run-all.sh needs root: the end-to-end suite builds network namespaces, loop devices and mounts" >&2
+    exit 1
+fi
+
+step "installing packages the suites need"
+packages=(glusterfs-server glusterfs-client openssh-server lvm2 xfsprogs thin-provisioning-tools parted iproute2 util-linux)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}"
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "unit, API and CLI tests"
+cargo test --workspace --quiet 2>&1 | tee /tmp/heqet-cargo-test.log
+grep -q "test result: ok" /tmp/heqet-cargo-test.log
+
+step "end-to-end: real GlusterFS cluster"
+tests/e2e/selftest.sh
