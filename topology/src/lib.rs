@@ -7,6 +7,8 @@
 //! - [`model`]: the topology.json file of `topology load`, parsed and validated;
 //! - [`error`]: placement errors with the numbers behind them.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod model;
 pub mod placement;

@@ -16,6 +16,7 @@ use thiserror::Error;
 /// The whole file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopologyFile {
+    /// Clusters in file order.
     pub clusters: Vec<ClusterSpec>,
 }
 
@@ -26,16 +27,20 @@ pub struct ClusterSpec {
     pub block: bool,
     /// Allow file volumes (default true).
     pub file: bool,
+    /// Nodes in file order.
     pub nodes: Vec<NodeSpec>,
 }
 
 /// A node and its devices.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct NodeSpec {
+    /// Management and storage hostnames.
     pub hostnames: Hostnames,
     /// 1 or more.
     pub zone: i64,
+    /// Node tags (heketi tag rules).
     pub tags: BTreeMap<String, String>,
+    /// Devices in file order; empty when the node has none.
     pub devices: Vec<DeviceSpec>,
 }
 
@@ -50,19 +55,26 @@ impl NodeSpec {
 /// first entry of each is used, both are non-empty.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Hostnames {
+    /// Management hostnames (SSH target or Kubernetes node name).
     pub manage: Vec<String>,
+    /// Storage hostnames (addresses in brick specs and mounts).
     pub storage: Vec<String>,
 }
 
 /// A raw device to add.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceSpec {
+    /// Device path, e.g. `/dev/sdb`.
     pub name: String,
+    /// Wipe existing data on the device when adding it.
     pub destroydata: bool,
+    /// Device tags (heketi tag rules).
     pub tags: BTreeMap<String, String>,
 }
 
-/// What is wrong with a topology file, and where.
+/// What is wrong with a topology file, and where. `at` names the place: `cluster <i>`,
+/// `node <manage hostname>` (or its index when it has none), `device <i> (<path>)`.
+#[allow(missing_docs)] // fields are named for what they hold; Display says the rest
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TopologyError {
     #[error("invalid JSON at line {line}, column {column}: {message}")]

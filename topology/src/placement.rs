@@ -25,10 +25,15 @@ pub use crate::sizing::Limits;
 /// A device the placer may use, with what placement needs to know about it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DeviceCandidate {
+    /// Device id (32 hex).
     pub id: String,
+    /// Id of the device's node.
     pub node_id: String,
+    /// Zone of the device's node (1 or more).
     pub zone: i64,
+    /// Free space, KiB.
     pub free_kib: u64,
+    /// LVM extent size of the device's volume group, KiB (normally 4096).
     pub extent_kib: u64,
     /// Device online AND node online AND node healthy.
     pub online: bool,
@@ -51,12 +56,15 @@ pub enum ZoneChecking {
 pub struct VolumeRequest {
     /// Requested (or expansion) size in GiB.
     pub size_gib: u64,
+    /// Shape of the brick sets.
     pub layout: Layout,
     /// 1.0 when snapshots are disabled.
     pub snapshot_factor: f32,
     /// Bricks the volume already has (expand), counted against the brick limit.
     pub existing_bricks: usize,
+    /// Whether sets must span distinct zones.
     pub zone_checking: ZoneChecking,
+    /// `user.heketi.device-tag-match` rule, if any.
     pub tag_match: Option<TagMatch>,
     /// `user.heketi.average-file-size` in KiB (64 by default); used by arbiter sizing.
     pub average_file_kib: u64,
@@ -67,7 +75,9 @@ pub struct VolumeRequest {
 pub struct PlannedBrick {
     /// 32 lowercase hex characters.
     pub id: String,
+    /// Device that holds the brick.
     pub device_id: String,
+    /// Node of that device.
     pub node_id: String,
     /// Brick (thin LV virtual) size, KiB.
     pub size_kib: u64,
@@ -77,6 +87,7 @@ pub struct PlannedBrick {
     pub metadata_kib: u64,
     /// `tp_<x>`; for the first brick of a set x is not the brick id (heketi's caveat).
     pub thin_pool: String,
+    /// Whether this is the arbiter brick of its set.
     pub arbiter: bool,
     /// Index of the brick set (0-based, within this placement).
     pub set: usize,
@@ -96,6 +107,7 @@ impl PlannedBrick {
 pub struct Placement {
     /// In gluster order: set by set, positions ascending (arbiter last in its set).
     pub bricks: Vec<PlannedBrick>,
+    /// Number of brick sets.
     pub sets: usize,
     /// Size of the data bricks, KiB.
     pub brick_size_kib: u64,

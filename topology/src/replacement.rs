@@ -20,9 +20,11 @@ pub struct ReplacementRequest {
     pub brick_kib: u64,
     /// Layout of the volume; with `position` it says whether this is an arbiter brick.
     pub layout: Layout,
-    /// Set and position of the old brick; copied to the result.
+    /// Set of the old brick; copied to the result.
     pub set: usize,
+    /// Position of the old brick in its set; copied to the result.
     pub position: usize,
+    /// Snapshot factor of the volume (1.0 when snapshots are disabled).
     pub snapshot_factor: f32,
     /// Devices that must not be used (at least the old brick's device).
     pub avoid_devices: Vec<String>,
@@ -31,7 +33,9 @@ pub struct ReplacementRequest {
     /// Zones of the other bricks of the set: excluded with strict zone checking, avoided
     /// when possible otherwise.
     pub avoid_zones: Vec<i64>,
+    /// Whether the set must span distinct zones.
     pub zone_checking: ZoneChecking,
+    /// `user.heketi.device-tag-match` rule of the volume, if any.
     pub tag_match: Option<TagMatch>,
 }
 

@@ -62,6 +62,7 @@ pub fn brick_reservation(size_kib: u64, snapshot_factor: f32, extent_kib: u64) -
 }
 
 /// Errors of the sizing rules.
+#[allow(missing_docs)] // fields are named for what they hold; Display says the rest
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum SizingError {
     /// heketi's wording; for volume create it is reported as `No space`.
@@ -106,8 +107,11 @@ pub fn arbiter_brick_size(data_brick_kib: u64, average_file_kib: u64) -> Result<
 /// `max_bricks_per_volume`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
+    /// Smallest brick allowed, KiB (`brick_min_size_gb`).
     pub min_brick_kib: u64,
+    /// Largest brick allowed, KiB (`brick_max_size_gb`).
     pub max_brick_kib: u64,
+    /// Most bricks one volume may have (`max_bricks_per_volume`).
     pub max_bricks_per_volume: usize,
 }
 

@@ -13,13 +13,16 @@ pub const ARBITER_TAG: &str = "arbiter";
 /// A device filter from `user.heketi.device-tag-match key=value` or `key!=value`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TagMatch {
+    /// Tag name.
     pub key: String,
+    /// Tag value compared exactly (case-sensitive).
     pub value: String,
     /// `!=`: the device must NOT have `key` set to `value` (a missing key matches).
     pub negate: bool,
 }
 
 /// Why a tag rule could not be parsed.
+#[allow(missing_docs)] // fields are named for what they hold; Display says the rest
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TagMatchError {
     #[error("invalid device tag match rule {0:?}: expected <key>=<value> or <key>!=<value>")]
