@@ -57,7 +57,7 @@ must() {   # output goes to the log, and is shown on failure
     out=$(on "$n" "$@" 2>&1) || fail "node $n: '$*' failed: $out"
     printf '%s\n' "--- node $n: $*" "$out" >>"$LOG"
 }
-must_fail() { local n=$1; shift; if on "$n" "$@" 2>/dev/null; then fail "node $n: '$*' unexpectedly succeeded"; fi; }
+must_fail() { local n=$1; shift; if on "$n" "$@" >/dev/null 2>&1; then fail "node $n: '$*' unexpectedly succeeded"; fi; }
 
 disk() { local v=HEQET_E2E_NODE${1}_DISKS dl; read -r -a dl <<<"${!v}"; echo "${dl[$2]}"; }
 
