@@ -97,6 +97,23 @@ impl SshConfig {
     }
 }
 
+/// A whole `sshexec` block of heketi.json: transport fields and node-command knobs side by
+/// side, as heketi has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshExecConfig {
+    #[serde(flatten)]
+    pub ssh: SshConfig,
+    #[serde(flatten)]
+    pub commands: crate::commands::CommandConfig,
+}
+
+/// The ssh executor: the command layer over an [`SshTransport`].
+pub fn ssh_executor(
+    cfg: SshExecConfig,
+) -> Result<crate::commands::CommandExecutor<SshTransport>, ExecError> {
+    crate::commands::CommandExecutor::new(SshTransport::new(cfg.ssh)?, cfg.commands)
+}
+
 /// Why a host key was not accepted, filled in by the handler during the handshake.
 type Verdict = Arc<Mutex<Option<String>>>;
 
@@ -451,6 +468,23 @@ mod tests {
         let cfg: SshConfig = serde_json::from_str(r#"{"port": ""}"#).unwrap();
         assert_eq!(cfg.port, 22);
         assert!(serde_json::from_str::<SshConfig>(r#"{"port": "ssh"}"#).is_err());
+    }
+
+    #[test]
+    fn whole_sshexec_block() {
+        let cfg: SshExecConfig = serde_json::from_str(
+            r#"{"keyfile": "/k", "user": "root", "port": "22", "sudo": false,
+                "fstab": "/var/lib/heketi/fstab", "lvm_wrapper": "/w", "snapshot_limit": 3,
+                "backup_lvm_metadata": true, "rebalance_on_expansion": true}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.ssh.keyfile, PathBuf::from("/k"));
+        assert_eq!(cfg.ssh.user, "root");
+        assert_eq!(cfg.commands.fstab, "/var/lib/heketi/fstab");
+        assert_eq!(cfg.commands.lvm_wrapper, "/w");
+        assert_eq!(cfg.commands.snapshot_limit, 3);
+        assert!(cfg.commands.backup_lvm_metadata);
+        assert!(ssh_executor(cfg).is_err(), "no such key file");
     }
 
     #[test]

@@ -97,6 +97,34 @@ impl Default for CommandConfig {
     }
 }
 
+impl CommandConfig {
+    /// heketi's environment overrides (`HEKETI_FSTAB`, `HEKETI_LVM_WRAPPER`,
+    /// `HEKETI_MOUNT_OPTS`, `HEKETI_SNAPSHOT_LIMIT`, `HEKETI_GLUSTER_CLI_TIMEOUT`); unparsable
+    /// numbers are ignored, as heketi does.
+    pub fn apply_env(&mut self) {
+        self.apply_env_from(|k| std::env::var(k).ok());
+    }
+
+    pub fn apply_env_from(&mut self, get: impl Fn(&str) -> Option<String>) {
+        let set = |k: &str| get(k).filter(|v| !v.is_empty());
+        if let Some(v) = set("HEKETI_FSTAB") {
+            self.fstab = v;
+        }
+        if let Some(v) = set("HEKETI_LVM_WRAPPER") {
+            self.lvm_wrapper = v;
+        }
+        if let Some(v) = set("HEKETI_MOUNT_OPTS") {
+            self.mountopts = v;
+        }
+        if let Some(n) = set("HEKETI_SNAPSHOT_LIMIT").and_then(|v| v.parse().ok()) {
+            self.snapshot_limit = n;
+        }
+        if let Some(n) = set("HEKETI_GLUSTER_CLI_TIMEOUT").and_then(|v| v.parse().ok()) {
+            self.gluster_cli_timeout = n;
+        }
+    }
+}
+
 /// Pure builder of node command lines from the config. No I/O.
 #[derive(Clone, Debug)]
 pub struct NodeCommands {
@@ -441,6 +469,22 @@ mod tests {
         assert!(cfg.backup_lvm_metadata);
         assert_eq!(cfg.snapshot_limit, 14);
         assert_eq!(cfg.glusterd_check, GlusterdCheck::Pidof);
+        assert_eq!(cfg.mountopts, "rw,inode64,noatime,nouuid");
+    }
+
+    #[test]
+    fn heketi_env_overrides() {
+        let mut cfg = CommandConfig::default();
+        cfg.apply_env_from(|k| match k {
+            "HEKETI_FSTAB" => Some("/var/lib/heketi/fstab".into()),
+            "HEKETI_SNAPSHOT_LIMIT" => Some("14".into()),
+            "HEKETI_GLUSTER_CLI_TIMEOUT" => Some("nope".into()),
+            "HEKETI_MOUNT_OPTS" => Some(String::new()),
+            _ => None,
+        });
+        assert_eq!(cfg.fstab, "/var/lib/heketi/fstab");
+        assert_eq!(cfg.snapshot_limit, 14);
+        assert_eq!(cfg.gluster_cli_timeout, 600);
         assert_eq!(cfg.mountopts, "rw,inode64,noatime,nouuid");
     }
 
