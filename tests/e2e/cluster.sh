@@ -216,7 +216,7 @@ cmd_down() {
     done
     for n in $(seq "$NODES"); do
         # keep logs; drop disks, LV images, overlays
-        rm -rf "$(node_dir "$n")"/{disks,lvm,etc-upper,etc-work,varlib-upper,varlib-work,run}
+        rm -rf "$(node_dir "$n")"/{disks,disks.list,lvm,etc-upper,etc-work,varlib-upper,varlib-work}
     done
     rm -f "$STATE/env"
     log "down"
