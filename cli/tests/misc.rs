@@ -1,0 +1,229 @@
+//! Global behaviour: auth, credentials from the environment, unreachable servers, the
+//! `heketi-cli` name, usage, completion, and `heqet serve`.
+
+mod common;
+use common::*;
+
+const BAD_SECRET: &str =
+    "Error: Invalid JWT token: signature is invalid (client and server secrets may not match)\n";
+
+#[test]
+fn auth_success_and_failures() {
+    let s = Server::start_auth("adminkey", "userkey");
+    s.ok(&["cluster", "list"]);
+    let mut c = bare_cmd();
+    c.args([
+        "-s", &s.url, "--user", "admin", "--secret", "wrong", "cluster", "list",
+    ]);
+    let r = run_cmd(&mut c);
+    assert_eq!(
+        (r.code, r.stderr.as_str(), r.stdout.as_str()),
+        (255, BAD_SECRET, "")
+    );
+
+    // No credentials at all: heketi-cli still sends a token, with an empty issuer.
+    let mut c = bare_cmd();
+    c.args(["-s", &s.url, "cluster", "list"]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.code, 255);
+    assert_eq!(
+        r.stderr,
+        "Error: Invalid JWT token: Token missing iss claim\n"
+    );
+
+    // The user role may only use /volumes.
+    let mut c = bare_cmd();
+    c.args(["-s", &s.url, "--user", "user", "--secret", "userkey"]);
+    let r = run_cmd(c.args(["volume", "list"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut c = bare_cmd();
+    c.args([
+        "-s", &s.url, "--user", "user", "--secret", "userkey", "cluster", "list",
+    ]);
+    assert_eq!(
+        run_cmd(&mut c).stderr,
+        "Error: Administrator access required\n"
+    );
+}
+
+#[test]
+fn environment_fallbacks_and_flag_precedence() {
+    let s = Server::start_auth("adminkey", "userkey");
+    // Everything from the environment.
+    let mut c = bare_cmd();
+    c.env("HEKETI_CLI_SERVER", &s.url)
+        .env("HEKETI_CLI_USER", "admin")
+        .env("HEKETI_CLI_KEY", "adminkey")
+        .args(["cluster", "list"]);
+    assert_eq!(run_cmd(&mut c).ok().stdout, "Clusters:\n");
+    // An empty flag falls back to the environment.
+    let mut c = bare_cmd();
+    c.env("HEKETI_CLI_SERVER", &s.url)
+        .env("HEKETI_CLI_USER", "admin")
+        .env("HEKETI_CLI_KEY", "adminkey")
+        .args(["--secret=", "-s", "", "cluster", "list"]);
+    run_cmd(&mut c).ok();
+    // A flag wins over the environment.
+    let mut c = bare_cmd();
+    c.env("HEKETI_CLI_SERVER", "http://127.0.0.1:1")
+        .env("HEKETI_CLI_USER", "admin")
+        .env("HEKETI_CLI_KEY", "adminkey")
+        .args(["-s", &s.url, "--secret", "wrong", "cluster", "list"]);
+    assert_eq!(run_cmd(&mut c).stderr, BAD_SECRET);
+}
+
+#[test]
+fn unreachable_server() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut c = bare_cmd();
+    c.args(["-s", &format!("http://127.0.0.1:{port}"), "cluster", "list"]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.code, 255);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "Error: Get \"http://127.0.0.1:{port}/clusters\": dial tcp 127.0.0.1:{port}: connect: connection refused\n"
+        )
+    );
+    let mut c = bare_cmd();
+    c.args(["-s", "localhost:8080", "cluster", "list"]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.code, 255);
+    assert!(
+        r.stderr.starts_with("Error: invalid server URL"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn usage_version_unknown_commands_and_completion() {
+    let r = run_cmd(&mut bare_cmd());
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("Usage: heqet"), "{}", r.stderr);
+
+    let r = run_cmd(bare_cmd().arg("--version")).ok();
+    assert_eq!(r.stdout, format!("heqet v{}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(run_cmd(bare_cmd().arg("-v")).ok().stdout, r.stdout);
+
+    let r = run_cmd(bare_cmd().arg("frobnicate"));
+    assert_eq!(r.code, 255);
+    assert_eq!(
+        r.stderr,
+        "Error: unknown command \"frobnicate\" for \"heqet\"\nRun 'heqet --help' for usage.\n"
+    );
+    let r = run_cmd(bare_cmd().args(["cluster", "list", "--foo"]));
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (255, "Error: unknown flag: --foo\n")
+    );
+
+    let r = run_cmd(bare_cmd().args(["cluster", "--help"])).ok();
+    assert!(r.stdout.contains("setflags"));
+
+    for shell in ["bash", "zsh", "fish"] {
+        let r = run_cmd(bare_cmd().args(["completion", shell])).ok();
+        assert!(r.stdout.contains("heqet"), "{shell}");
+        assert!(r.stdout.contains("setflags"), "{shell}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn invoked_as_heketi_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("heketi-cli");
+    std::os::unix::fs::symlink(BIN, &link).unwrap();
+    let cmd = || {
+        let mut c = std::process::Command::new(&link);
+        c.env_remove("HEKETI_CLI_SERVER");
+        c
+    };
+    let r = run_cmd(cmd().arg("--version")).ok();
+    assert_eq!(
+        r.stdout,
+        format!("heketi-cli v{}\n", env!("CARGO_PKG_VERSION"))
+    );
+    let r = run_cmd(&mut cmd());
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("Usage: heketi-cli"), "{}", r.stderr);
+    assert!(
+        !r.stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with("serve ")),
+        "{}",
+        r.stderr
+    );
+    let r = run_cmd(cmd().arg("serve"));
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            255,
+            "Error: unknown command \"serve\" for \"heketi-cli\"\nRun 'heketi-cli --help' for usage.\n"
+        )
+    );
+    let r = run_cmd(cmd().args(["cluster", "nope"]));
+    assert_eq!(
+        r.stderr,
+        "Error: unknown command \"nope\" for \"heketi-cli cluster\"\nRun 'heketi-cli cluster --help' for usage.\n"
+    );
+
+    // And it talks to a server like heketi-cli.
+    let s = Server::start();
+    let r = run_cmd(cmd().args(["-s", &s.url, "cluster", "create"])).ok();
+    assert!(r.stdout.starts_with("Cluster id: "));
+    let r = run_cmd(cmd().args(["-s", &s.url, "server", "operations", "cleanup"])).ok();
+    assert!(r
+        .stderr
+        .contains("'heketi-cli server operations [list|info]'"));
+}
+
+#[test]
+fn serve_runs_the_server_until_terminated() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let db = dir.path().join("heqet.db");
+    let config = dir.path().join("heketi.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"port":"{port}","glusterfs":{{"executor":"mock","db":"{}"}}}}"#,
+            db.display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["serve", "--disable-auth", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        let r = run_cmd(bare_cmd().args(["-s", &url, "cluster", "list"]));
+        if r.code == 0 {
+            assert_eq!(r.stdout, "Clusters:\n");
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Stop the server we started (SIGTERM, by pid), then collect its log.
+    let _ = std::process::Command::new("kill")
+        .arg(child.id().to_string())
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(up, "server did not come up:\n{log}");
+    assert!(out.status.success(), "exit {:?}\n{log}", out.status);
+    assert!(log.contains("heqet listening"), "{log}");
+}
