@@ -90,7 +90,7 @@ enum AsyncOutcome {
     /// 204: done, nothing to fetch.
     Done,
     /// 303 followed (or a plain 200): the resource.
-    Resource(Reply),
+    Resource(Box<Reply>),
 }
 
 /// A buffered response.
@@ -367,11 +367,13 @@ impl Client {
                         // A redirect chain (e.g. a 301 for a trailing slash): keep going.
                         let next = location(&target)?;
                         let t2 = self.send(Method::GET, next, None).await?;
-                        return Ok(AsyncOutcome::Resource(t2.expect(StatusCode::OK)?));
+                        return Ok(AsyncOutcome::Resource(Box::new(t2.expect(StatusCode::OK)?)));
                     }
-                    return Ok(AsyncOutcome::Resource(target.expect(StatusCode::OK)?));
+                    return Ok(AsyncOutcome::Resource(Box::new(
+                        target.expect(StatusCode::OK)?,
+                    )));
                 }
-                StatusCode::OK => return Ok(AsyncOutcome::Resource(r)),
+                StatusCode::OK => return Ok(AsyncOutcome::Resource(Box::new(r))),
                 _ => return Err(r.into_error()),
             }
         }

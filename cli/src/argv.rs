@@ -61,10 +61,9 @@ pub fn rewrite_topology_load(args: Vec<OsString>) -> Vec<OsString> {
         let s = a.to_string_lossy();
         let renamed = if s == "--json" {
             Some("--topology-file".to_string())
-        } else if let Some(v) = s.strip_prefix("--json=") {
-            Some(format!("--topology-file={v}"))
         } else {
-            None
+            s.strip_prefix("--json=")
+                .map(|v| format!("--topology-file={v}"))
         };
         match renamed {
             Some(r) => out.push(r.into()),

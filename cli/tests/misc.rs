@@ -199,7 +199,7 @@ fn serve_runs_the_server_until_terminated() {
         ),
     )
     .unwrap();
-    let mut child = std::process::Command::new(BIN)
+    let child = std::process::Command::new(BIN)
         .args(["serve", "--disable-auth", "--config"])
         .arg(&config)
         .stdout(std::process::Stdio::null())
