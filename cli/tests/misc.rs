@@ -227,3 +227,109 @@ fn serve_runs_the_server_until_terminated() {
     assert!(out.status.success(), "exit {:?}\n{log}", out.status);
     assert!(log.contains("heqet listening"), "{log}");
 }
+
+/// A CA and a server certificate for 127.0.0.1, made with the openssl command line.
+fn make_certs(dir: &std::path::Path) -> Option<()> {
+    let sh = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|_| ())
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend_from_slice(&ec);
+    ca.extend_from_slice(&[
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=heqet test CA",
+    ]);
+    sh(&ca)?;
+    let mut csr = vec!["req"];
+    csr.extend_from_slice(&ec);
+    csr.extend_from_slice(&[
+        "-keyout",
+        "key.pem",
+        "-out",
+        "req.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    sh(&csr)?;
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .ok()?;
+    sh(&[
+        "x509",
+        "-req",
+        "-in",
+        "req.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "ext.cnf",
+    ])
+}
+
+#[test]
+fn tls_with_trusted_cert_or_insecure() {
+    let certs = tempfile::tempdir().unwrap();
+    if make_certs(certs.path()).is_none() {
+        eprintln!("openssl not available: skipping the TLS test");
+        return;
+    }
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let s = Server::start_cfg(|c| {
+        c.enable_tls = true;
+        c.cert_file = cert.clone();
+        c.key_file = key.clone();
+    });
+    assert!(s.url.starts_with("https://"), "{}", s.url);
+    // Not trusted by default.
+    let r = s.run(&["cluster", "list"]);
+    assert_eq!(r.code, 255);
+    assert!(
+        r.stderr
+            .starts_with(&format!("Error: Get \"{}/clusters\": ", s.url)),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(s.ok(&["-I", "cluster", "list"]).stdout, "Clusters:\n");
+    let ca = certs.path().join("ca.pem");
+    let ca = ca.to_string_lossy();
+    assert_eq!(
+        s.ok(&["--tls-cert", &ca, "cluster", "list"]).stdout,
+        "Clusters:\n"
+    );
+    assert_eq!(s.ok(&[&format!("-C={ca}"), "cluster", "create"]).code, 0);
+    let r = s.run(&["--tls-cert=/nonexistent.pem", "cluster", "list"]);
+    assert_eq!(r.code, 255);
+    assert!(
+        r.stderr.starts_with("Error: cannot read /nonexistent.pem"),
+        "{}",
+        r.stderr
+    );
+}
