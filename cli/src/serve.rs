@@ -38,7 +38,12 @@ pub fn run(args: ServeArgs) -> CliResult {
     let (filter, handle) = reload::Layer::new(filter);
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(
+            fmt::layer()
+                .with_writer(std::io::stderr)
+                // No colour codes in log files and journald.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .init();
     let setter: LogLevelSetter = Arc::new(move |level: &str| {
         let d = directive(level)?;

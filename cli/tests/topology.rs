@@ -204,3 +204,20 @@ fn topology_info_text_and_json() {
         r.stderr
     );
 }
+
+#[test]
+fn topology_route_matches_the_assembled_topology() {
+    use heqet_api::client::{Client, TlsOptions};
+    let s = Server::start();
+    let file = s.write("topo.json", &topology_json(3));
+    s.ok(&["topology", "load", &format!("--json={file}")]);
+    s.ok(&["volume", "create", "--size=1"]);
+    let client = Client::new(&s.url, "", "", &TlsOptions::default()).unwrap();
+    let (route, assembled) = s.rt.block_on(async {
+        (
+            client.topology().await.unwrap(),
+            client.topology_assembled().await.unwrap(),
+        )
+    });
+    assert_eq!(route, assembled);
+}
