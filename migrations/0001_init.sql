@@ -82,6 +82,7 @@ CREATE TABLE bricks (
 );
 CREATE INDEX bricks_volume ON bricks(volume_id);
 CREATE INDEX bricks_device ON bricks(device_id);
+CREATE INDEX bricks_pending ON bricks(pending_op) WHERE pending_op IS NOT NULL;
 
 -- The pending-operation journal.
 CREATE TABLE operations (

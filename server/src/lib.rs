@@ -58,10 +58,30 @@ pub struct ServeOptions {
 pub fn build_executor(cfg: &Config) -> Result<Arc<dyn Executor>, ServerError> {
     match cfg.executor {
         config::ExecutorKind::Mock => Ok(Arc::new(MockExecutor::new(cfg.mock_device_size_gib))),
-        config::ExecutorKind::Ssh => Err(ServerError::Executor {
-            kind: "ssh",
-            message: "the ssh executor is not built into this version yet; use \"executor\": \"mock\"".into(),
-        }),
+        config::ExecutorKind::Ssh => {
+            let block = if cfg.sshexec.is_null() {
+                serde_json::json!({})
+            } else {
+                cfg.sshexec.clone()
+            };
+            let mut ssh: heqet_executor::ssh::SshExecConfig = serde_json::from_value(block)
+                .map_err(|e| ServerError::Executor {
+                    kind: "ssh",
+                    message: format!("glusterfs.sshexec is not valid: {e}"),
+                })?;
+            ssh.commands.apply_env();
+            if ssh.ssh.keyfile.as_os_str().is_empty() {
+                return Err(ServerError::Executor {
+                    kind: "ssh",
+                    message: "glusterfs.sshexec.keyfile is required (the private key heqet logs in with)".into(),
+                });
+            }
+            let exec = heqet_executor::ssh::ssh_executor(ssh).map_err(|e| ServerError::Executor {
+                kind: "ssh",
+                message: e.to_string(),
+            })?;
+            Ok(Arc::new(exec))
+        }
         config::ExecutorKind::Kube => Err(ServerError::Executor {
             kind: "kubernetes",
             message: "the kubernetes executor is not built into this version yet; use \"executor\": \"mock\"".into(),
@@ -147,6 +167,7 @@ pub async fn start_with(
         loglevel: RwLock::new(cfg.loglevel.clone()),
         log_setter,
     });
+    reset_mode_on_sigusr2(state.clone());
     let app = http::router(state, cfg.body_limit);
     let addr = SocketAddr::new(cfg.bind, cfg.port);
     let listener = TcpListener::bind(addr)
@@ -247,6 +268,29 @@ pub async fn run(
     };
     engine.store.close().await;
     result
+}
+
+/// heketi's way out of `read-only` mode (which also refuses `POST /admin`): SIGUSR2 sets the
+/// mode back to `normal`.
+fn reset_mode_on_sigusr2(state: http::SharedState) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut usr2) = signal(SignalKind::user_defined2()) else {
+            tracing::warn!(
+                "cannot listen for SIGUSR2; read-only mode can only be left by a restart"
+            );
+            return;
+        };
+        tokio::spawn(async move {
+            while usr2.recv().await.is_some() {
+                if let Ok(mut m) = state.mode.write() {
+                    *m = "normal".to_string();
+                }
+                tracing::info!("SIGUSR2: admin mode reset to normal");
+            }
+        });
+    }
 }
 
 async fn shutdown_signal() {
