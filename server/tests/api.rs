@@ -952,3 +952,67 @@ async fn oversized_body_is_refused() {
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(s.get("/clusters").await.json()["clusters"], json!([]));
 }
+
+/// `GET /topology` is rendered by SQLite; it must equal what the per-object routes say,
+/// including every omit-when-empty rule.
+#[tokio::test]
+async fn topology_matches_the_object_routes() {
+    let s = TestServer::start().await;
+    let c = s.topology(3, 2, 2).await;
+    let empty = s.create_cluster().await;
+    let n0 = s.get(&format!("/clusters/{c}")).await.json()["nodes"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.post(
+        &format!("/nodes/{n0}/tags"),
+        json!({"change_type": "set", "tags": {"rack": "r\"1"}}),
+    )
+    .await;
+    let d0 = s.get(&format!("/nodes/{n0}")).await.json()["devices"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.post(
+        &format!("/devices/{d0}/tags"),
+        json!({"change_type": "set", "tags": {"disk": "ssd"}}),
+    )
+    .await;
+    s.create_volume_ok(json!({"size": 3, "durability": {"type": "replicate", "replicate": {"replica": 3}}, "gid": 4000,
+        "snapshot": {"enable": true, "factor": 1.2}, "glustervolumeoptions": ["performance.quick-read off"]})).await;
+    s.create_volume_ok(json!({"size": 2, "durability": {"type": "disperse", "disperse": {"data": 2, "redundancy": 1}}, "block": true})).await;
+    s.create_volume_ok(json!({"size": 1, "name": "plain"}))
+        .await;
+    let topo = s.get("/topology").await.json();
+    let mut want_clusters = vec![];
+    for cid in s.get("/clusters").await.json()["clusters"]
+        .as_array()
+        .unwrap()
+    {
+        let ci = s
+            .get(&format!("/clusters/{}", cid.as_str().unwrap()))
+            .await
+            .json();
+        let mut vols = vec![];
+        for v in ci["volumes"].as_array().unwrap() {
+            vols.push(
+                s.get(&format!("/volumes/{}", v.as_str().unwrap()))
+                    .await
+                    .json(),
+            );
+        }
+        let mut nodes = vec![];
+        for n in ci["nodes"].as_array().unwrap() {
+            nodes.push(
+                s.get(&format!("/nodes/{}", n.as_str().unwrap()))
+                    .await
+                    .json(),
+            );
+        }
+        want_clusters.push(json!({"volumes": vols, "nodes": nodes, "id": ci["id"], "block": ci["block"], "file": ci["file"]}));
+    }
+    assert_eq!(topo, json!({"clusters": want_clusters}));
+    assert_eq!(topo["clusters"].as_array().unwrap().len(), 2);
+    assert!(topo.to_string().contains(&empty));
+    assert!(topo.to_string().contains("\"factor\":1.2"), "{topo}");
+}

@@ -31,8 +31,8 @@ impl Engine {
             }
         }
         let new_target = heqet_executor::NodeTarget {
-            manage: req.hostnames.manage[0].clone(),
-            storage: req.hostnames.storage[0].clone(),
+            manage: req.hostnames.manage.first().cloned().unwrap_or_default(),
+            storage: req.hostnames.storage.first().cloned().unwrap_or_default(),
         };
         let peers = store::nodes_of_cluster(pool, &req.cluster).await?;
         // heketi probes from a verified node of the cluster; the first node is checked itself.

@@ -246,7 +246,7 @@ impl Engine {
         .bind(nv.req.block)
         .bind(Json(block_info(&nv.req)))
         .bind(nv.req.snapshot.enable)
-        .bind(nv.plan.snapshot_factor as f64)
+        .bind(f32_as_f64(nv.plan.snapshot_factor))
         .bind(nv.owner.as_str())
         .bind(&op_id)
         .bind(now_secs())
@@ -381,9 +381,33 @@ impl Engine {
         res.map_err(|e| e.to_string())
     }
 
+    /// Bricks journaled under `op_id` (committed, so the read pool sees them).
+    async fn bricks_of_op(&self, op_id: &str) -> Result<Vec<BrickRow>, StoreError> {
+        let mut conn = self.store.read.acquire().await?;
+        store::brick_rows_by_op(&mut conn, op_id).await
+    }
+
     async fn nodes_by_id(&self, cluster_id: &str) -> Result<HashMap<String, NodeRow>, StoreError> {
         let mut conn = self.store.read.acquire().await?;
         let nodes = store::nodes_of_cluster(&mut *conn, cluster_id).await?;
+        Ok(nodes.into_iter().map(|n| (n.id.clone(), n)).collect())
+    }
+
+    /// The nodes holding `bricks` (one query, whatever the cluster's size).
+    async fn nodes_of_bricks(
+        &self,
+        bricks: &[BrickRow],
+    ) -> Result<HashMap<String, NodeRow>, StoreError> {
+        let mut ids: Vec<&str> = bricks.iter().map(|b| b.node_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let nodes: Vec<NodeRow> = sqlx::query_as(
+            "SELECT id, cluster_id, zone, manage, storage, tags, state, pending_op FROM nodes \
+             WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(Json(&ids))
+        .fetch_all(&self.store.read)
+        .await?;
         Ok(nodes.into_iter().map(|n| (n.id.clone(), n)).collect())
     }
 
@@ -412,7 +436,10 @@ impl Engine {
             .map_err(|e| StepError::Dirty(e.to_string()))?;
         self.create_bricks(&bricks, &nodes, vol.gid).await?;
         let spec = volume_spec(&vol, &bricks, &nodes, true).map_err(StepError::Dirty)?;
-        let first = target_of(&nodes, &bricks[0].node_id).map_err(StepError::Dirty)?;
+        let first_brick = bricks
+            .first()
+            .ok_or_else(|| StepError::Dirty(format!("volume {volume_id} has no bricks")))?;
+        let first = target_of(&nodes, &first_brick.node_id).map_err(StepError::Dirty)?;
         if let Err(e) = self
             .on_node(&first, || self.exec.volume_create(&first, &spec))
             .await
@@ -939,7 +966,10 @@ impl Engine {
         let result = async {
             self.create_bricks(&new, &nodes, vol.gid).await?;
             let spec = volume_spec(&vol, &new, &nodes, false).map_err(StepError::Dirty)?;
-            let first = target_of(&nodes, &new[0].node_id).map_err(StepError::Dirty)?;
+            let first_brick = new.first().ok_or_else(|| {
+                StepError::Dirty(format!("expansion of {volume_id} has no bricks"))
+            })?;
+            let first = target_of(&nodes, &first_brick.node_id).map_err(StepError::Dirty)?;
             let rebalance = self.config.rebalance_on_expansion;
             if let Err(e) = self
                 .on_node(&first, || self.exec.volume_expand(&first, &spec, rebalance))
@@ -1291,6 +1321,11 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// An f32 as the f64 with the same shortest decimal (1.2f32 -> 1.2, not 1.2000000476…).
+fn f32_as_f64(v: f32) -> f64 {
+    format!("{v}").parse().unwrap_or(v as f64)
 }
 
 fn change(id: &str, description: &str) -> Change {

@@ -23,8 +23,13 @@ pub async fn hello() -> Response {
 }
 
 pub async fn topology(State(st): State<SharedState>) -> ApiResult<Response> {
-    let t = store::topology(&st.engine.store.read).await?;
-    Ok(json(StatusCode::OK, &t))
+    let body = store::topology_json(&st.engine.store.read).await?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        body,
+    )
+        .into_response())
 }
 
 pub async fn backup_db(State(st): State<SharedState>) -> ApiResult<Response> {

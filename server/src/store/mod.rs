@@ -6,6 +6,7 @@
 //! (`free > needed`) inside the transaction that records the operation.
 
 mod read;
+mod topology_json;
 pub mod write;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use read::*;
+pub use topology_json::topology_json;
 
 use crate::placement_cache::DeviceCache;
 
