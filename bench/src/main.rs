@@ -276,7 +276,11 @@ async fn bench(a: &Args) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let result = bench_in(a, &db, &http).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("HEQET_BENCH_KEEP").is_some() {
+        println!("database kept: {}", db.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     result
 }
 

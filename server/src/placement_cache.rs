@@ -9,11 +9,14 @@ use heqet_topology::placement::DeviceCandidate;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::types::Json;
 
-use crate::store::StoreResult;
+use crate::model::NodeRow;
+use crate::store::{self, StoreResult};
 
 #[derive(Default)]
 pub struct ClusterDevices {
     pub devices: Vec<DeviceCandidate>,
+    /// The cluster's nodes, so an operation can address them without another query.
+    pub nodes: HashMap<String, NodeRow>,
     index: HashMap<String, usize>,
 }
 
@@ -53,9 +56,16 @@ impl DeviceCache {
                  ORDER BY d.id",
             )
             .bind(cluster_id)
-            .fetch_all(conn)
+            .fetch_all(&mut *conn)
             .await?;
-            let mut cd = ClusterDevices::default();
+            let mut cd = ClusterDevices {
+                nodes: store::nodes_of_cluster(&mut *conn, cluster_id)
+                    .await?
+                    .into_iter()
+                    .map(|n| (n.id.clone(), n))
+                    .collect(),
+                ..ClusterDevices::default()
+            };
             for r in rows {
                 let mut tags = r.node_tags.0;
                 tags.extend(r.device_tags.0);

@@ -23,6 +23,13 @@ use crate::validate::{self, VolumePlan};
 const GIB_KIB: u64 = 1024 * 1024;
 const IN_USE: &str = "The target exists, contains other items, or is in use.";
 
+/// What a volume operation works on: loaded once, passed along.
+struct VolumeWork {
+    vol: VolumeRow,
+    bricks: Vec<BrickRow>,
+    nodes: HashMap<String, NodeRow>,
+}
+
 /// A validated volume create request.
 pub struct NewVolume {
     pub req: VolumeCreateRequest,
@@ -253,26 +260,56 @@ impl Engine {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        for b in &bricks {
-            write::insert_brick(&mut tx, b).await?;
-            write::reserve(&mut tx, &b.device_id, b.reserved()).await?;
-        }
+        write::insert_bricks(&mut tx, &bricks).await?;
+        write::reserve_for(&mut tx, &bricks).await?;
         write::insert_queue(&mut tx, &queue_id, Some(&op_id), nv.owner.as_str()).await?;
         tx.commit().await.map_err(StoreError::from)?;
         for b in &bricks {
             w.devices.adjust_free(&b.device_id, -b.reserved());
         }
+        // Everything the first attempt needs is at hand: no need to read it back.
+        let nodes = {
+            let cd = w.devices.cluster(&mut w.conn, &cluster_id, &down).await?;
+            bricks
+                .iter()
+                .filter_map(|b| cd.nodes.get(&b.node_id).map(|n| (n.id.clone(), n.clone())))
+                .collect()
+        };
+        let work = VolumeWork {
+            vol: VolumeRow {
+                id: volume_id.clone(),
+                cluster_id,
+                name,
+                size: nv.req.size,
+                durability: Json(nv.req.durability.clone()),
+                layout: Json(nv.plan.layout),
+                gid: nv.req.gid,
+                options: Json(self.stored_options(&nv.req)),
+                block: nv.req.block,
+                blockinfo: Json(block_info(&nv.req)),
+                snapshot_enable: nv.req.snapshot.enable,
+                snapshot_factor: f32_as_f64(nv.plan.snapshot_factor),
+                owner: nv.owner.as_str().to_string(),
+                hidden: true,
+                pending_op: Some(op_id.clone()),
+            },
+            bricks,
+            nodes,
+        };
 
         let engine = self.clone();
         let qid = queue_id.clone();
         let op = op_id.clone();
         self.spawn(admission, Some(op_id), queue_id.clone(), async move {
-            engine.run_volume_create(&op, &volume_id, &qid).await
+            engine
+                .run_volume_create(&op, &volume_id, &qid, Some(work))
+                .await
         });
         Ok(queue_id)
     }
 
-    /// Cluster-level reasons a volume cannot go to `cluster_id` (heketi's texts).
+    /// Cluster-level reasons a volume cannot go to `cluster_id` (heketi's texts), in one
+    /// query.
     async fn cluster_allows(
         &self,
         conn: &mut SqliteConnection,
@@ -280,40 +317,35 @@ impl Engine {
         name: &str,
         block: bool,
     ) -> Result<Result<(), String>, StoreError> {
-        let Some(c) = store::cluster_row(&mut *conn, cluster_id).await? else {
+        let row: Option<(bool, bool, i64, bool, i64)> = sqlx::query_as(
+            "SELECT c.block, c.file, \
+               (SELECT COUNT(*) FROM volumes WHERE cluster_id = c.id), \
+               EXISTS (SELECT 1 FROM volumes WHERE cluster_id = c.id AND name = ?2), \
+               (SELECT COUNT(*) FROM nodes WHERE cluster_id = c.id AND pending_op IS NULL) \
+             FROM clusters c WHERE c.id = ?1",
+        )
+        .bind(cluster_id)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((c_block, c_file, count, taken, nodes)) = row else {
             return Ok(Err("Cluster not found".into()));
         };
-        if !c.block && !c.file {
+        if !c_block && !c_file {
             return Ok(Err("Cluster has disabled all volume types".into()));
         }
-        if (block && !c.block) || (!block && !c.file) {
+        if (block && !c_block) || (!block && !c_file) {
             return Ok(Err("Cluster does not support requested volume type".into()));
         }
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM volumes WHERE cluster_id = ?")
-            .bind(cluster_id)
-            .fetch_one(&mut *conn)
-            .await?;
         let limit = self.config.max_volumes_per_cluster;
         if limit >= 0 && count >= limit {
             return Ok(Err(format!(
                 "Cluster has {count} volumes and limit is {limit}"
             )));
         }
-        let taken: Option<String> =
-            sqlx::query_scalar("SELECT id FROM volumes WHERE cluster_id = ? AND name = ?")
-                .bind(cluster_id)
-                .bind(name)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if taken.is_some() {
+        if taken {
             return Ok(Err(format!("Volume name '{name}' already in use")));
         }
-        let nodes: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM nodes WHERE cluster_id = ? AND pending_op IS NULL",
-        )
-        .bind(cluster_id)
-        .fetch_one(&mut *conn)
-        .await?;
         if nodes == 0 {
             return Ok(Err("No nodes in cluster".into()));
         }
@@ -325,10 +357,18 @@ impl Engine {
         op_id: &str,
         volume_id: &str,
         queue_id: &str,
+        mut first: Option<VolumeWork>,
     ) -> Result<(), String> {
         let mut attempt = 0u32;
         loop {
-            match self.build_volume(op_id, volume_id).await {
+            let work = match first.take() {
+                Some(w) => w,
+                None => match self.load_work(op_id, volume_id).await {
+                    Ok(w) => w,
+                    Err(msg) => return self.mark_failed(op_id, queue_id, &msg).await,
+                },
+            };
+            match self.build_volume(&work).await {
                 Ok(()) => {
                     return self
                         .finish_volume_create(op_id, volume_id, queue_id)
@@ -418,28 +458,27 @@ impl Engine {
             .ok_or_else(|| format!("volume {volume_id} vanished from the store"))
     }
 
-    /// Create bricks and the gluster volume; on failure undo what was made.
-    async fn build_volume(&self, op_id: &str, volume_id: &str) -> Result<(), StepError> {
-        let vol = self
-            .load_volume(volume_id)
-            .await
-            .map_err(StepError::Dirty)?;
-        let bricks = {
-            let mut w = self.store.writer().await;
-            store::brick_rows_by_op(&mut w.conn, op_id)
-                .await
-                .map_err(|e| StepError::Dirty(e.to_string()))?
-        };
+    /// The volume, its journaled bricks and their nodes, read back from the store.
+    async fn load_work(&self, op_id: &str, volume_id: &str) -> Result<VolumeWork, String> {
+        let vol = self.load_volume(volume_id).await?;
+        let bricks = self.bricks_of_op(op_id).await.map_err(|e| e.to_string())?;
         let nodes = self
-            .nodes_by_id(&vol.cluster_id)
+            .nodes_of_bricks(&bricks)
             .await
-            .map_err(|e| StepError::Dirty(e.to_string()))?;
-        self.create_bricks(&bricks, &nodes, vol.gid).await?;
-        let spec = volume_spec(&vol, &bricks, &nodes, true).map_err(StepError::Dirty)?;
+            .map_err(|e| e.to_string())?;
+        Ok(VolumeWork { vol, bricks, nodes })
+    }
+
+    /// Create bricks and the gluster volume; on failure undo what was made.
+    async fn build_volume(&self, work: &VolumeWork) -> Result<(), StepError> {
+        let VolumeWork { vol, bricks, nodes } = work;
+        let volume_id = &vol.id;
+        self.create_bricks(bricks, nodes, vol.gid).await?;
+        let spec = volume_spec(vol, bricks, nodes, true).map_err(StepError::Dirty)?;
         let first_brick = bricks
             .first()
             .ok_or_else(|| StepError::Dirty(format!("volume {volume_id} has no bricks")))?;
-        let first = target_of(&nodes, &first_brick.node_id).map_err(StepError::Dirty)?;
+        let first = target_of(nodes, &first_brick.node_id).map_err(StepError::Dirty)?;
         if let Err(e) = self
             .on_node(&first, || self.exec.volume_create(&first, &spec))
             .await
@@ -448,7 +487,7 @@ impl Engine {
             let undo_vol = self
                 .on_node(&first, || self.exec.volume_destroy(&first, &vol.name))
                 .await;
-            let undo_bricks = self.destroy_bricks(&bricks, &nodes, vol.gid).await;
+            let undo_bricks = self.destroy_bricks(bricks, nodes, vol.gid).await;
             return match (undo_vol, undo_bricks) {
                 (Ok(()), Ok(_)) => Err(StepError::Undone(msg)),
                 (Err(u), _) => Err(StepError::Dirty(format!("{msg}; undo: {u}"))),

@@ -38,113 +38,147 @@ pub async fn metrics(State(st): State<SharedState>) -> Response {
         .into_response()
 }
 
+#[derive(sqlx::FromRow)]
+struct NodeLabels {
+    id: String,
+    cluster_id: String,
+    manage: sqlx::types::Json<Vec<String>>,
+    storage: sqlx::types::Json<Vec<String>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeviceFigures {
+    id: String,
+    node_id: String,
+    name: String,
+    pv_uuid: String,
+    total: i64,
+    free: i64,
+    used: i64,
+    bricks: i64,
+}
+
+/// A few aggregate queries; the metrics never build the whole topology.
 async fn render(st: &SharedState) -> Result<String, store::StoreError> {
-    let topo = store::topology(&st.engine.store.read).await?;
-    let ops = store::operation_rows(&st.engine.store.read).await?;
+    let pool = &st.engine.store.read;
+    let clusters = store::cluster_ids(pool).await?;
+    let volumes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT cluster_id, COUNT(*) FROM volumes WHERE hidden = 0 GROUP BY cluster_id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let nodes: Vec<NodeLabels> = sqlx::query_as(
+        "SELECT id, cluster_id, manage, storage FROM nodes WHERE pending_op IS NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let devices: Vec<DeviceFigures> = sqlx::query_as(
+        "SELECT d.id, d.node_id, d.name, d.pv_uuid, d.total, d.free, d.used, \
+         (SELECT COUNT(*) FROM bricks b WHERE b.device_id = d.id) AS bricks \
+         FROM devices d WHERE d.pending_op IS NULL ORDER BY d.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let ops = store::operation_rows(pool).await?;
+    let count_of = |cid: &str| {
+        volumes
+            .iter()
+            .find(|(c, _)| c == cid)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let first = |v: &[String]| esc(v.first().map(String::as_str).unwrap_or(""));
+
     let mut o = String::new();
     gauge(&mut o, "heketi_up", "Is heketi running?");
     o.push_str("heketi_up 1\n");
     gauge(&mut o, "heketi_cluster_count", "Number of clusters");
-    let _ = writeln!(o, "heketi_cluster_count {}", topo.clusters.len());
+    let _ = writeln!(o, "heketi_cluster_count {}", clusters.len());
     gauge(
         &mut o,
         "heketi_volumes_count",
         "Number of volumes on cluster",
     );
-    for c in &topo.clusters {
-        let _ = writeln!(
-            o,
-            "heketi_volumes_count{{cluster=\"{}\"}} {}",
-            c.id,
-            c.volumes.len()
-        );
+    for c in &clusters {
+        let _ = writeln!(o, "heketi_volumes_count{{cluster=\"{c}\"}} {}", count_of(c));
     }
     gauge(
         &mut o,
         "heketi_block_volumes_count",
         "Number of block volumes on cluster",
     );
-    for c in &topo.clusters {
-        let _ = writeln!(o, "heketi_block_volumes_count{{cluster=\"{}\"}} 0", c.id);
+    for c in &clusters {
+        let _ = writeln!(o, "heketi_block_volumes_count{{cluster=\"{c}\"}} 0");
     }
     gauge(&mut o, "heketi_nodes_count", "Number of nodes on cluster");
-    for c in &topo.clusters {
-        let _ = writeln!(
-            o,
-            "heketi_nodes_count{{cluster=\"{}\"}} {}",
-            c.id,
-            c.nodes.len()
-        );
+    for c in &clusters {
+        let n = nodes.iter().filter(|n| &n.cluster_id == c).count();
+        let _ = writeln!(o, "heketi_nodes_count{{cluster=\"{c}\"}} {n}");
     }
     gauge(&mut o, "heketi_device_count", "Number of devices on host");
-    for c in &topo.clusters {
-        for n in &c.nodes {
-            let _ =
-                writeln!(
-                o,
-                "heketi_device_count{{cluster=\"{}\",hostname=\"{}\",storage_hostname=\"{}\"}} {}",
-                c.id,
-                esc(n.hostnames.manage.first().map(String::as_str).unwrap_or("")),
-                esc(n.hostnames.storage.first().map(String::as_str).unwrap_or("")),
-                n.devices.len()
-            );
-        }
+    for n in &nodes {
+        let count = devices.iter().filter(|d| d.node_id == n.id).count();
+        let _ = writeln!(
+            o,
+            "heketi_device_count{{cluster=\"{}\",hostname=\"{}\",storage_hostname=\"{}\"}} {count}",
+            n.cluster_id,
+            first(&n.manage),
+            first(&n.storage),
+        );
     }
-    type Pick = fn(&heqet_api::DeviceInfoResponse) -> u64;
+    type Pick = fn(&DeviceFigures) -> i64;
     let series: [(&str, &str, Pick); 7] = [
         (
             "heketi_device_size",
             "Total size of the device (KiB)",
-            |d| d.storage.total,
+            |d| d.total,
         ),
         (
             "heketi_device_free",
             "Free space on the device (KiB)",
-            |d| d.storage.free,
+            |d| d.free,
         ),
         (
             "heketi_device_used",
             "Used space on the device (KiB)",
-            |d| d.storage.used,
+            |d| d.used,
         ),
         (
             "heketi_device_size_bytes",
             "Total size of the device",
-            |d| d.storage.total * 1024,
+            |d| d.total * 1024,
         ),
         (
             "heketi_device_free_bytes",
             "Free space on the device",
-            |d| d.storage.free * 1024,
+            |d| d.free * 1024,
         ),
         (
             "heketi_device_used_bytes",
             "Used space on the device",
-            |d| d.storage.used * 1024,
+            |d| d.used * 1024,
         ),
         (
             "heketi_device_brick_count",
             "Number of bricks on device",
-            |d| d.bricks.len() as u64,
+            |d| d.bricks,
         ),
     ];
     for (name, help, pick) in series {
         gauge(&mut o, name, help);
-        for c in &topo.clusters {
-            for n in &c.nodes {
-                for d in &n.devices {
-                    let _ = writeln!(
-                        o,
-                        "{name}{{cluster=\"{}\",hostname=\"{}\",storage_hostname=\"{}\",id=\"{}\",device=\"{}\",pv_uuid=\"{}\"}} {}",
-                        c.id,
-                        esc(n.hostnames.manage.first().map(String::as_str).unwrap_or("")),
-                        esc(n.hostnames.storage.first().map(String::as_str).unwrap_or("")),
-                        d.id,
-                        esc(&d.name),
-                        esc(&d.pv_uuid),
-                        pick(d)
-                    );
-                }
+        for n in &nodes {
+            for d in devices.iter().filter(|d| d.node_id == n.id) {
+                let _ = writeln!(
+                    o,
+                    "{name}{{cluster=\"{}\",hostname=\"{}\",storage_hostname=\"{}\",id=\"{}\",device=\"{}\",pv_uuid=\"{}\"}} {}",
+                    n.cluster_id,
+                    first(&n.manage),
+                    first(&n.storage),
+                    d.id,
+                    esc(&d.name),
+                    esc(&d.pv_uuid),
+                    pick(d)
+                );
             }
         }
     }

@@ -139,6 +139,73 @@ pub async fn insert_brick(conn: &mut SqliteConnection, b: &BrickRow) -> StoreRes
     Ok(())
 }
 
+/// Insert bricks in one statement.
+pub async fn insert_bricks(conn: &mut SqliteConnection, bricks: &[BrickRow]) -> StoreResult<()> {
+    if bricks.is_empty() {
+        return Ok(());
+    }
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO bricks (id, volume_id, device_id, node_id, path, size, tp_size, \
+         pool_metadata_size, thin_pool, lv, arbiter, position, pending_op) ",
+    );
+    qb.push_values(bricks, |mut row, b| {
+        row.push_bind(&b.id)
+            .push_bind(&b.volume_id)
+            .push_bind(&b.device_id)
+            .push_bind(&b.node_id)
+            .push_bind(&b.path)
+            .push_bind(b.size)
+            .push_bind(b.tp_size)
+            .push_bind(b.pool_metadata_size)
+            .push_bind(&b.thin_pool)
+            .push_bind(&b.lv)
+            .push_bind(b.arbiter)
+            .push_bind(b.position)
+            .push_bind(&b.pending_op);
+    });
+    qb.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Reserve the space of `bricks` on their devices in one conditional statement: either every
+/// device still has more than it must give, or nothing changes and the call fails.
+pub async fn reserve_for(conn: &mut SqliteConnection, bricks: &[BrickRow]) -> StoreResult<()> {
+    let mut need: Vec<(&str, i64)> = Vec::new();
+    for b in bricks {
+        match need.iter_mut().find(|(d, _)| *d == b.device_id) {
+            Some((_, n)) => *n += b.reserved(),
+            None => need.push((&b.device_id, b.reserved())),
+        }
+    }
+    if need.is_empty() {
+        return Ok(());
+    }
+    let amounts = serde_json::to_string(
+        &need
+            .iter()
+            .map(|(d, n)| serde_json::json!([d, n]))
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // json_each over [[device, amount], …]: one pass, all-or-nothing via the count check.
+    let r = sqlx::query(
+        "WITH need(id, amount) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1)) \
+         UPDATE devices SET free = free - (SELECT amount FROM need WHERE need.id = devices.id), \
+                            used = used + (SELECT amount FROM need WHERE need.id = devices.id) \
+         WHERE id IN (SELECT id FROM need) \
+           AND free > (SELECT amount FROM need WHERE need.id = devices.id)",
+    )
+    .bind(&amounts)
+    .execute(&mut *conn)
+    .await?;
+    if r.rows_affected() as usize != need.len() {
+        return Err(StoreError::Conflict(
+            "a device no longer has the space placement counted on".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Delete bricks and give their space back (where it was reclaimed on the node).
 pub async fn remove_bricks(
     conn: &mut SqliteConnection,
