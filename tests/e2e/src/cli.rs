@@ -1,0 +1,94 @@
+//! The `heqet` binary: built once per suite with the same profile as the test, then run as
+//! heketi-cli would be.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::proc;
+use crate::{bail, Context, Result};
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_dir() -> PathBuf {
+    crate::cluster::e2e_dir().join("../..")
+}
+
+/// Path of the `heqet` binary: `$HEQET_E2E_BIN`, or `cargo build -p heqet --bin heqet` into
+/// the target dir this test binary runs from (so the suite always tests current code).
+pub fn heqet_binary() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("HEQET_E2E_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().context("locating the test binary")?;
+    // target/<profile>/deps/<test binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context(format!(
+            "{} is not under target/<profile>/deps",
+            exe.display()
+        ))?
+        .to_path_buf();
+    let profile = profile_dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let target_dir = profile_dir
+        .parent()
+        .context("no target dir above the profile dir")?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_dir())
+        .args(["build", "--quiet", "-p", "heqet", "--bin", "heqet"])
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile.as_str() {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    proc::run(&mut cmd).context("building the heqet binary")?;
+    let bin = profile_dir.join("heqet");
+    if !bin.is_file() {
+        bail!("{} was not built", bin.display());
+    }
+    Ok(bin)
+}
+
+/// `heqet -s <url> ...`.
+#[derive(Clone)]
+pub struct Cli {
+    pub bin: PathBuf,
+    pub server: String,
+}
+
+impl Cli {
+    /// Run with `args`; any exit status is `Ok`.
+    pub fn output(&self, args: &[&str]) -> Result<Output> {
+        proc::output(
+            Command::new(&self.bin)
+                .arg("-s")
+                .arg(&self.server)
+                .args(args)
+                .env_remove("HEKETI_CLI_KEY")
+                .env_remove("HEKETI_CLI_USER"),
+        )
+    }
+
+    /// Run with `args`; must exit 0. Returns stdout + stderr.
+    pub fn run(&self, args: &[&str]) -> Result<String> {
+        let out = self.output(args)?;
+        let line = format!("heqet -s {} {}", self.server, args.join(" "));
+        if !out.status.success() {
+            bail!("{}", proc::describe(&line, &out));
+        }
+        Ok(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}

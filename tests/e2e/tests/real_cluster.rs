@@ -1,0 +1,143 @@
+//! heqet against a real 3-node GlusterFS cluster (issue 3, "Real executors").
+//!
+//! One test, so the one cluster per machine is used by one scenario at a time: bring the
+//! cluster up (`tests/e2e/cluster.sh up`), start `heqet serve` with the ssh executor, run the
+//! scenarios in order, print a summary with timings and the benchmark, tear everything down
+//! (also on failure: drop guards). Needs root; never skips.
+//!
+//!     cargo test -p heqet-e2e -- --test-threads=1 --nocapture
+//!
+//! `HEQET_E2E_KEEP=1` leaves the cluster up after the run (debugging only).
+
+mod scenarios;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use heqet_e2e::cluster::{state_dir, Cluster};
+use heqet_e2e::lock::{require_root, SuiteLock};
+use heqet_e2e::Result;
+
+use scenarios::Suite;
+
+type Scenario = fn(&mut Suite) -> Result<()>;
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    (
+        "1 topology load: clean, GPT-labelled and xfs disks",
+        scenarios::topology::run,
+    ),
+    (
+        "2 replica-3 volume: create, mount, file in all bricks",
+        scenarios::replica::create_and_mount,
+    ),
+    (
+        "3 expand, df shows the new size, delete leaves nothing",
+        scenarios::replica::expand_and_delete,
+    ),
+    (
+        "4 arbiter and disperse 2+1 volumes",
+        scenarios::layouts::run,
+    ),
+    (
+        "5 delete while a node's glusterd is stopped",
+        scenarios::glusterd_down::run,
+    ),
+    (
+        "6 kill -9 of heqet serve mid-create, restart, cleanup",
+        scenarios::crash::run,
+    ),
+    (
+        "7 device remove migrates bricks (replace-brick)",
+        scenarios::device_remove::run,
+    ),
+    (
+        "bench: create overhead and parallel creates",
+        scenarios::bench::run,
+    ),
+];
+
+fn run_one(suite: &mut Suite, f: Scenario) -> Result<()> {
+    match catch_unwind(AssertUnwindSafe(|| f(suite))) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "panic".into());
+            Err(heqet_e2e::Error(format!("panicked: {msg}")))
+        }
+    }
+}
+
+#[test]
+fn real_cluster_end_to_end() {
+    let t0 = Instant::now();
+    require_root().expect("root");
+    let _lock = SuiteLock::acquire(&state_dir().join(".suite.lock"), Duration::from_secs(900))
+        .expect("suite lock");
+    let bin = heqet_e2e::cli::heqet_binary().expect("heqet binary");
+    eprintln!(
+        "[e2e] heqet binary ready after {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
+    let cluster = Cluster::up().expect("cluster up");
+    let mut suite = Suite::start(cluster, bin).expect("heqet serve starts");
+    let mut results: Vec<(&str, Result<()>, Duration)> = Vec::new();
+    for (i, (name, f)) in SCENARIOS.iter().enumerate() {
+        eprintln!("\n[e2e] === scenario {name}");
+        let started = Instant::now();
+        let mut r = run_one(&mut suite, *f);
+        // Leave the next scenario a clean cluster, and say if this one did not.
+        if let Err(e) = suite.reset() {
+            let note = format!("reset after the scenario failed: {e}");
+            r = match r {
+                Ok(()) => Err(heqet_e2e::Error(note)),
+                Err(prev) => Err(heqet_e2e::Error(format!("{prev}\n{note}"))),
+            };
+        }
+        let took = started.elapsed();
+        match &r {
+            Ok(()) => eprintln!("[e2e] --- ok ({:.1}s)", took.as_secs_f64()),
+            Err(e) => eprintln!("[e2e] --- FAILED ({:.1}s): {e}", took.as_secs_f64()),
+        }
+        let fatal = i == 0 && r.is_err();
+        results.push((name, r, took));
+        if fatal {
+            eprintln!("[e2e] topology load failed: the other scenarios need it; stopping");
+            break;
+        }
+    }
+    let log = suite.server.log_path().display().to_string();
+    drop(suite);
+    eprintln!(
+        "\n[e2e] ===== summary ({:.1}s in all)",
+        t0.elapsed().as_secs_f64()
+    );
+    for (name, r, took) in &results {
+        let verdict = if r.is_ok() { "ok    " } else { "FAILED" };
+        eprintln!("[e2e] {verdict} {:>6.1}s  {name}", took.as_secs_f64());
+    }
+    for line in &suite_notes() {
+        eprintln!("[e2e] {line}");
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter_map(|(n, r, _)| r.as_ref().err().map(|e| format!("{n}: {e}")))
+        .collect();
+    let missing = SCENARIOS.len() - results.len();
+    assert!(
+        failed.is_empty() && missing == 0,
+        "{} scenario(s) failed, {missing} not run (server log: {log}):\n{}",
+        failed.len(),
+        failed.join("\n\n")
+    );
+}
+
+fn suite_notes() -> Vec<String> {
+    scenarios::bench::REPORT
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default()
+}
