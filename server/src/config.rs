@@ -90,6 +90,9 @@ pub struct Config {
     pub refresh_time_monitor: u64,
     /// How long finished `/queue` outcomes stay answerable (seconds).
     pub queue_retention_secs: i64,
+    /// How long a poll of a pending `/queue` entry waits for the outcome before answering
+    /// `X-Pending` (0 = answer at once, as heketi).
+    pub queue_poll_wait: std::time::Duration,
     /// Largest request body accepted (bytes).
     pub body_limit: usize,
 }
@@ -134,6 +137,7 @@ impl Default for Config {
             start_time_monitor: 10,
             refresh_time_monitor: 120,
             queue_retention_secs: 3600,
+            queue_poll_wait: std::time::Duration::from_millis(500),
             body_limit: 4 * 1024 * 1024,
         }
     }
@@ -181,6 +185,7 @@ struct GlusterFile {
     max_inflight_operations: Option<u64>,
     max_queued_operations: Option<usize>,
     per_node_concurrency: Option<usize>,
+    queue_poll_wait_ms: Option<u64>,
     operation_retry_limits: Option<RetryLimits>,
     disable_background_cleaner: Option<bool>,
     start_time_background_cleaner: Option<u64>,
@@ -297,6 +302,9 @@ impl Config {
         }
         set(&mut self.max_queued_operations, g.max_queued_operations);
         set(&mut self.per_node_concurrency, g.per_node_concurrency);
+        if let Some(ms) = g.queue_poll_wait_ms {
+            self.queue_poll_wait = std::time::Duration::from_millis(ms);
+        }
         if let Some(n) = g.operation_retry_limits.and_then(|r| r.volume_create) {
             self.volume_create_retries = n;
         }

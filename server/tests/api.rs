@@ -787,7 +787,7 @@ async fn queue_protocol() {
     let c = s.create_cluster().await;
     s.add_node(&c, "n1", 1).await;
     // The second node's peer probe runs in the background and is held.
-    s.mock.set_delay(std::time::Duration::from_millis(300));
+    s.mock.set_delay(std::time::Duration::from_millis(1500));
     let r = s.post("/nodes", json!({"zone": 1, "cluster": c, "hostnames": {"manage": ["n2"], "storage": ["10.0.0.2"]}})).await;
     let loc = r.header("location").unwrap().to_string();
     let p = s.get(&loc).await;

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
 
 use heqet_executor::{ExecResult, Executor, NodeTarget};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -56,6 +56,8 @@ pub struct Engine {
     down: RwLock<HashSet<String>>,
     /// Running operation tasks, so a stopping server can end them (as a process exit would).
     tasks: StdMutex<HashMap<String, tokio::task::AbortHandle>>,
+    /// Pollers waiting for a queue entry to finish, by queue id.
+    waiters: StdMutex<HashMap<String, Arc<Notify>>>,
 }
 
 /// Releases an admission slot when the operation ends, however it ends.
@@ -83,6 +85,7 @@ impl Engine {
             in_flight: StdMutex::new(HashSet::new()),
             down: RwLock::new(HashSet::new()),
             tasks: StdMutex::new(HashMap::new()),
+            waiters: StdMutex::new(HashMap::new()),
         })
     }
 
@@ -186,9 +189,34 @@ impl Engine {
             if let Ok(mut t) = engine.tasks.lock() {
                 t.remove(&queue_id);
             }
+            engine.notify_done(&queue_id);
             drop(admission);
         });
         tasks.insert(key, handle.abort_handle());
+    }
+
+    /// What a `/queue` poll waits on: notified when the entry's operation ends.
+    pub fn waiter(&self, queue_id: &str) -> Arc<Notify> {
+        let mut m = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(queue_id.to_string()).or_default().clone()
+    }
+
+    /// Drop the waiter of an entry that is no longer pending.
+    pub fn forget_waiter(&self, queue_id: &str) {
+        if let Ok(mut m) = self.waiters.lock() {
+            m.remove(queue_id);
+        }
+    }
+
+    fn notify_done(&self, queue_id: &str) {
+        let n = self
+            .waiters
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(queue_id));
+        if let Some(n) = n {
+            n.notify_waiters();
+        }
     }
 
     /// End every running operation where it stands. Their journal entries stay, exactly as

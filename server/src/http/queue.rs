@@ -18,9 +18,30 @@ pub async fn poll(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    let row = store::queue_row(&st.engine.store.read, id)
-        .await?
-        .ok_or(ApiError::IdNotFound)?;
+    // Register before reading, so an operation that ends in between still wakes us.
+    let notify = st.engine.waiter(id);
+    let notified = notify.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    let mut row = store::queue_row(&st.engine.store.read, id).await?;
+    let wait = st.engine.config.queue_poll_wait;
+    if row
+        .as_ref()
+        .is_some_and(|r| r.state == queue_state::PENDING)
+        && !wait.is_zero()
+    {
+        // Hold a pending poll briefly: the client hears the outcome the moment it exists
+        // instead of after its next poll interval (the answer is the same either way).
+        let _ = tokio::time::timeout(wait, notified).await;
+        row = store::queue_row(&st.engine.store.read, id).await?;
+    }
+    if !row
+        .as_ref()
+        .is_some_and(|r| r.state == queue_state::PENDING)
+    {
+        st.engine.forget_waiter(id);
+    }
+    let row = row.ok_or(ApiError::IdNotFound)?;
     if role == Role::User && row.owner != "user" {
         return Err(ApiError::admin_required());
     }
