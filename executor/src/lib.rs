@@ -7,6 +7,7 @@
 //!   kube), which turns each call into the node commands of `shared/storage-node-commands.md`.
 
 pub mod commands;
+pub mod kube;
 pub mod mock;
 pub mod model;
 pub mod ssh;
