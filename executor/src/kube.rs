@@ -197,7 +197,10 @@ pub fn kube_executor(
 /// tokio runtime, and reading the configuration does not, so a bad kubeconfig still fails at
 /// startup.
 enum Source {
-    Kubeconfig { config: Kubeconfig, path: String },
+    Kubeconfig {
+        config: Box<Kubeconfig>,
+        path: String,
+    },
     InCluster(Box<kube::Config>),
 }
 
@@ -234,7 +237,7 @@ fn read_kubeconfig(path: &Path) -> Result<Source, ExecError> {
         ))
     })?;
     Ok(Source::Kubeconfig {
-        config,
+        config: Box::new(config),
         path: path.display().to_string(),
     })
 }
@@ -254,7 +257,7 @@ fn resolve_source(explicit: &Path) -> Result<Source, ExecError> {
             })?
             .ok_or_else(|| ExecError::Other("kubernetes: KUBECONFIG is empty".into()))?;
         return Ok(Source::Kubeconfig {
-            config,
+            config: Box::new(config),
             path: format!("KUBECONFIG={}", v.to_string_lossy()),
         });
     }
@@ -349,7 +352,7 @@ impl KubeTransport {
             .get_or_try_init(|| async {
                 let config = match &self.source {
                     Source::Kubeconfig { config, path } => kube::Config::from_custom_kubeconfig(
-                        config.clone(),
+                        (**config).clone(),
                         &KubeConfigOptions::default(),
                     )
                     .await

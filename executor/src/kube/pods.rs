@@ -442,7 +442,7 @@ mod tests {
         let q = query(&LookupMode::Label, "n1").unwrap();
         let old = deleting(pod("old", "n1", "Running", &["g"]));
         // Replacement still starting: the old one is going away, so: not running, say so.
-        let e = choose(&q, &[old.clone()], "n1", "ns", None).unwrap_err();
+        let e = choose(&q, std::slice::from_ref(&old), "n1", "ns", None).unwrap_err();
         assert!(e.to_string().contains("being deleted"), "{e}");
         // Replacement up: it wins over the terminating one.
         let pods = [old.clone(), pod("new", "n1", "Running", &["g"])];
