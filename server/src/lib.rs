@@ -82,10 +82,27 @@ pub fn build_executor(cfg: &Config) -> Result<Arc<dyn Executor>, ServerError> {
             })?;
             Ok(Arc::new(exec))
         }
-        config::ExecutorKind::Kube => Err(ServerError::Executor {
-            kind: "kubernetes",
-            message: "the kubernetes executor is not built into this version yet; use \"executor\": \"mock\"".into(),
-        }),
+        config::ExecutorKind::Kube => {
+            let block = if cfg.kubeexec.is_null() {
+                serde_json::json!({})
+            } else {
+                cfg.kubeexec.clone()
+            };
+            let mut kube: heqet_executor::kube::KubeExecConfig = serde_json::from_value(block)
+                .map_err(|e| ServerError::Executor {
+                    kind: "kubernetes",
+                    message: format!("glusterfs.kubeexec is not valid: {e}"),
+                })?;
+            kube.apply_env();
+            // An empty namespace becomes the kubeconfig context's, else the service account's
+            // (in a pod), else "default": resolved by the transport.
+            let exec =
+                heqet_executor::kube::kube_executor(kube).map_err(|e| ServerError::Executor {
+                    kind: "kubernetes",
+                    message: e.to_string(),
+                })?;
+            Ok(Arc::new(exec))
+        }
     }
 }
 
