@@ -73,13 +73,16 @@ pub fn build_executor(cfg: &Config) -> Result<Arc<dyn Executor>, ServerError> {
             if ssh.ssh.keyfile.as_os_str().is_empty() {
                 return Err(ServerError::Executor {
                     kind: "ssh",
-                    message: "glusterfs.sshexec.keyfile is required (the private key heqet logs in with)".into(),
+                    message:
+                        "glusterfs.sshexec.keyfile is required (the private key heqet logs in with)"
+                            .into(),
                 });
             }
-            let exec = heqet_executor::ssh::ssh_executor(ssh).map_err(|e| ServerError::Executor {
-                kind: "ssh",
-                message: e.to_string(),
-            })?;
+            let exec =
+                heqet_executor::ssh::ssh_executor(ssh).map_err(|e| ServerError::Executor {
+                    kind: "ssh",
+                    message: e.to_string(),
+                })?;
             Ok(Arc::new(exec))
         }
         config::ExecutorKind::Kube => {

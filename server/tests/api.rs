@@ -1015,4 +1015,8 @@ async fn topology_matches_the_object_routes() {
     assert_eq!(topo["clusters"].as_array().unwrap().len(), 2);
     assert!(topo.to_string().contains(&empty));
     assert!(topo.to_string().contains("\"factor\":1.2"), "{topo}");
+    // Byte for byte what the serde types (heketi's key order and omit rules) would write.
+    let raw = s.get("/topology").await.body;
+    let typed: heqet_api::TopologyInfoResponse = serde_json::from_str(&raw).unwrap();
+    assert_eq!(raw, format!("{}\n", serde_json::to_string(&typed).unwrap()));
 }

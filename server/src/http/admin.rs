@@ -23,11 +23,22 @@ pub async fn hello() -> Response {
 }
 
 pub async fn topology(State(st): State<SharedState>) -> ApiResult<Response> {
-    let body = store::topology_json(&st.engine.store.read).await?;
+    // Read first (errors still get a proper status), then stream the document.
+    let snap = store::topology_snapshot(&st.engine.store.read).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    tokio::spawn(store::render_topology(snap, tx));
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| {
+            (
+                Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)),
+                rx,
+            )
+        })
+    });
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-        body,
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }

@@ -35,10 +35,7 @@ pub async fn poll(
         let _ = tokio::time::timeout(wait, notified).await;
         row = store::queue_row(&st.engine.store.read, id).await?;
     }
-    if !row
-        .as_ref()
-        .is_some_and(|r| r.state == queue_state::PENDING)
-    {
+    if row.as_ref().is_none_or(|r| r.state != queue_state::PENDING) {
         st.engine.forget_waiter(id);
     }
     let row = row.ok_or(ApiError::IdNotFound)?;

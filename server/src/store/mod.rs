@@ -21,7 +21,7 @@ use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use read::*;
-pub use topology_json::topology_json;
+pub use topology_json::{render as render_topology, snapshot as topology_snapshot};
 
 use crate::placement_cache::DeviceCache;
 

@@ -1,16 +1,13 @@
 //! Read side: queries that build the API's response objects. Objects whose creation is still
 //! pending (and volumes being deleted) are invisible, as in heketi.
 
-use std::collections::HashMap;
-
 use heqet_api::{
-    BrickInfo, ClusterInfoResponse, ClusterTopology, DeviceInfoResponse, GlusterFsMount,
-    NodeInfoResponse, StorageSize, TopologyInfoResponse, VolumeInfoResponse, VolumeMount,
-    VolumeSnapshot,
+    BrickInfo, ClusterInfoResponse, DeviceInfoResponse, GlusterFsMount, NodeInfoResponse,
+    StorageSize, VolumeInfoResponse, VolumeMount, VolumeSnapshot,
 };
 use sqlx::sqlite::SqliteConnection;
 use sqlx::types::Json;
-use sqlx::{Executor as _, Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqlitePool};
 
 use super::StoreResult;
 use crate::model::*;
@@ -316,102 +313,6 @@ pub async fn volume_ids(pool: &SqlitePool) -> StoreResult<Vec<String>> {
             .fetch_all(pool)
             .await?,
     )
-}
-
-/// The whole topology in a handful of queries (heqet's `GET /topology`).
-pub async fn topology(pool: &SqlitePool) -> StoreResult<TopologyInfoResponse> {
-    let mut conn = pool.acquire().await?;
-    // One read transaction, so the picture is consistent.
-    conn.execute("BEGIN").await?;
-    let result = topology_in(&mut conn).await;
-    let _ = conn.execute("COMMIT").await;
-    result
-}
-
-async fn topology_in(conn: &mut SqliteConnection) -> StoreResult<TopologyInfoResponse> {
-    let clusters: Vec<ClusterRow> =
-        sqlx::query_as("SELECT id, block, file FROM clusters ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await?;
-    let nodes: Vec<NodeRow> = sqlx::query_as(&format!(
-        "SELECT {NODE_COLS} FROM nodes WHERE pending_op IS NULL ORDER BY id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    let devices: Vec<DeviceRow> = sqlx::query_as(&format!(
-        "SELECT {DEVICE_COLS} FROM devices WHERE pending_op IS NULL ORDER BY id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    let volumes: Vec<VolumeRow> = sqlx::query_as(&format!(
-        "SELECT {VOLUME_COLS} FROM volumes WHERE hidden = 0 ORDER BY id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
-    let bricks: Vec<BrickRow> =
-        sqlx::query_as(&format!("SELECT {BRICK_COLS} FROM bricks ORDER BY id"))
-            .fetch_all(&mut *conn)
-            .await?;
-
-    let mut bricks_by_device: HashMap<&str, Vec<&BrickRow>> = HashMap::new();
-    let mut bricks_by_volume: HashMap<&str, Vec<BrickRow>> = HashMap::new();
-    for b in &bricks {
-        bricks_by_device.entry(&b.device_id).or_default().push(b);
-    }
-    for b in &bricks {
-        bricks_by_volume
-            .entry(&b.volume_id)
-            .or_default()
-            .push(b.clone());
-    }
-    let mut devices_by_node: HashMap<String, Vec<DeviceInfoResponse>> = HashMap::new();
-    for d in devices {
-        let bs: Vec<BrickRow> = bricks_by_device
-            .get(d.id.as_str())
-            .map(|v| v.iter().map(|b| (*b).clone()).collect())
-            .unwrap_or_default();
-        devices_by_node
-            .entry(d.node_id.clone())
-            .or_default()
-            .push(device_info(d, &bs));
-    }
-    let mut hosts: HashMap<String, Vec<String>> = HashMap::new();
-    let mut nodes_by_cluster: HashMap<String, Vec<NodeInfoResponse>> = HashMap::new();
-    for n in nodes {
-        if let Some(h) = n.storage.first() {
-            hosts
-                .entry(n.cluster_id.clone())
-                .or_default()
-                .push(h.clone());
-        }
-        let devs = devices_by_node.remove(&n.id).unwrap_or_default();
-        let cid = n.cluster_id.clone();
-        nodes_by_cluster
-            .entry(cid)
-            .or_default()
-            .push(node_info(n, devs));
-    }
-    let mut volumes_by_cluster: HashMap<String, Vec<VolumeInfoResponse>> = HashMap::new();
-    let (no_bricks, no_hosts) = (Vec::new(), Vec::new());
-    for v in volumes {
-        let cid = v.cluster_id.clone();
-        let bs = bricks_by_volume.get(v.id.as_str()).unwrap_or(&no_bricks);
-        let h = hosts.get(&cid).unwrap_or(&no_hosts);
-        let info = volume_info(v, bs, h);
-        volumes_by_cluster.entry(cid).or_default().push(info);
-    }
-    Ok(TopologyInfoResponse {
-        clusters: clusters
-            .into_iter()
-            .map(|c| ClusterTopology {
-                volumes: volumes_by_cluster.remove(&c.id).unwrap_or_default(),
-                nodes: nodes_by_cluster.remove(&c.id).unwrap_or_default(),
-                id: c.id,
-                block: c.block,
-                file: c.file,
-            })
-            .collect(),
-    })
 }
 
 pub async fn queue_row(pool: &SqlitePool, id: &str) -> StoreResult<Option<QueueRow>> {
