@@ -2,10 +2,10 @@
 //! protocol is seen exactly as clients see it (202 + Location, 200 + X-Pending, 303/204/500).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reqwest::blocking::Client;
-use reqwest::Method;
+use reqwest::{Client, Method};
 use serde_json::Value;
 
 use crate::volume::Volume;
@@ -46,11 +46,14 @@ impl Resp {
     }
 }
 
-/// A client of one heqet server.
+/// A client of one heqet server. Blocking calls over reqwest's async client on a runtime of
+/// its own (so the suite needs no other reqwest features than the workspace's); it may be
+/// used from several threads at once.
 #[derive(Clone)]
 pub struct Api {
     base: String,
     http: Client,
+    rt: Arc<tokio::runtime::Runtime>,
     /// How long an asynchronous operation may take.
     pub op_timeout: Duration,
 }
@@ -61,9 +64,15 @@ impl Api {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(120))
             .build()?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("starting the HTTP client runtime")?;
         Ok(Api {
             base: base.trim_end_matches('/').to_string(),
             http,
+            rt: Arc::new(rt),
             op_timeout: Duration::from_secs(300),
         })
     }
@@ -81,22 +90,24 @@ impl Api {
                 .header("Content-Type", "application/json")
                 .body(b.to_string());
         }
-        let r = req.send().context(format!("{method} {path}"))?;
-        let header = |name: &str| {
-            r.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let location = header("Location");
-        let pending = header("X-Pending").as_deref() == Some("true");
-        let status = r.status().as_u16();
-        let body = r.text().unwrap_or_default();
-        Ok(Resp {
-            status,
-            location,
-            pending,
-            body,
+        self.rt.block_on(async move {
+            let r = req.send().await.context(format!("{method} {path}"))?;
+            let header = |name: &str| {
+                r.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let location = header("Location");
+            let pending = header("X-Pending").as_deref() == Some("true");
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            Ok(Resp {
+                status,
+                location,
+                pending,
+                body,
+            })
         })
     }
 

@@ -115,9 +115,7 @@ impl Server {
     fn wait_ready(&mut self) -> Result<()> {
         let start = Instant::now();
         let url = format!("{}/hello", self.url());
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
+        let api = crate::api::Api::new(&self.url())?;
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
@@ -128,7 +126,7 @@ impl Server {
                     );
                 }
             }
-            if http.get(&url).send().is_ok_and(|r| r.status().is_success()) {
+            if api.get("/hello").is_ok_and(|r| r.status == 200) {
                 return Ok(());
             }
             if start.elapsed() > Duration::from_secs(60) {

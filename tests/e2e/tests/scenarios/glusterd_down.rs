@@ -9,6 +9,8 @@ use heqet_e2e::{ensure, poll, Result};
 use super::{read_back, replica3, write_file, Suite};
 
 const DOWN: usize = 2;
+/// A node whose glusterd stays up, to look at the volume from.
+const UP: usize = 1;
 const FILE: &str = "survivor.txt";
 const TEXT: &str = "still here after a failed delete\n";
 
@@ -50,7 +52,7 @@ pub fn run(suite: &mut Suite) -> Result<()> {
         still.bricks
     );
     suite.bricks_present(&still)?;
-    let info = suite.gluster_info(&still)?;
+    let info = suite.gluster_info_on(&still, UP)?;
     ensure!(
         info.contains("Status: Started"),
         "the volume is not started after the failed delete:\n{info}"
@@ -67,7 +69,7 @@ pub fn run(suite: &mut Suite) -> Result<()> {
         Duration::from_secs(60),
         Duration::from_millis(500),
         || {
-            let s = suite.cluster.gluster(1, &["peer", "status"])?;
+            let s = suite.cluster.gluster(UP, &["peer", "status"])?;
             Ok((s.matches("Peer in Cluster (Connected)").count() == 2).then_some(()))
         },
     )?;

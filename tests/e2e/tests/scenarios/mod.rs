@@ -107,6 +107,11 @@ impl Suite {
         node::volume_info(&self.cluster, self.node_of(first)?, &vol.name)
     }
 
+    /// `gluster volume info` of `vol` on node `n`.
+    pub fn gluster_info_on(&self, vol: &Volume, n: usize) -> Result<String> {
+        node::volume_info(&self.cluster, n, &vol.name)
+    }
+
     /// `gluster volume info` lists exactly the bricks the API reports, and the volume runs.
     pub fn gluster_matches_api(&self, vol: &Volume) -> Result<String> {
         let info = self.gluster_info(vol)?;
