@@ -10,12 +10,50 @@ use std::time::{Duration, Instant};
 use crate::{bail, proc, Context, Result};
 
 /// One node command from heqet's log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoggedCommand {
     pub host: String,
     pub command: String,
     pub status: i32,
     pub elapsed_ms: u64,
+    /// When it finished: seconds since midnight (UTC) from the log line's timestamp.
+    pub finished_at: f64,
+}
+
+impl LoggedCommand {
+    /// When it started, in the same clock as `finished_at`.
+    pub fn started_at(&self) -> f64 {
+        self.finished_at - self.elapsed_ms as f64 / 1000.0
+    }
+}
+
+/// Seconds since midnight of an RFC 3339 timestamp (`2026-11-22T08:04:12.987275Z`).
+fn time_of_day(stamp: &str) -> Option<f64> {
+    let t = stamp.split_once('T')?.1.trim_end_matches('Z');
+    let mut parts = t.split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + s)
+}
+
+/// The span (first start, last end) of the commands on `host`.
+pub fn span(cmds: &[LoggedCommand], host: &str) -> Option<(f64, f64)> {
+    let on: Vec<&LoggedCommand> = cmds.iter().filter(|c| c.host == host).collect();
+    let start = on.iter().map(|c| c.started_at()).reduce(f64::min)?;
+    let end = on.iter().map(|c| c.finished_at).reduce(f64::max)?;
+    Some((start, end))
+}
+
+/// How much of the shorter of two spans overlaps the other (0..=1).
+pub fn overlap(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let shared = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);
+    let shorter = (a.1 - a.0).min(b.1 - b.0);
+    if shorter <= 0.0 {
+        0.0
+    } else {
+        shared / shorter
+    }
 }
 
 fn field<'a>(line: &'a str, key: &str, next: &str) -> Option<&'a str> {
@@ -34,11 +72,13 @@ pub fn logged_commands(log: &str) -> Vec<LoggedCommand> {
             let command = field(l, " command=", " status=")?.to_string();
             let status = field(l, " status=", " ")?.parse().ok()?;
             let elapsed_ms = field(l, " elapsed_ms=", " ")?.parse().ok()?;
+            let finished_at = time_of_day(l.split_whitespace().next()?)?;
             Some(LoggedCommand {
                 host,
                 command,
                 status,
                 elapsed_ms,
+                finished_at,
             })
         })
         .collect()
@@ -142,5 +182,13 @@ mod tests {
         );
         assert_eq!(c[0].elapsed_ms, 412);
         assert_eq!(c[0].status, 0);
+        assert!((c[0].started_at() - (7.0 * 3600.0 + 0.1 - 0.412)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn spans_overlap() {
+        assert_eq!(overlap((0.0, 2.0), (1.0, 3.0)), 0.5);
+        assert_eq!(overlap((0.0, 1.0), (2.0, 3.0)), 0.0);
+        assert_eq!(overlap((0.0, 4.0), (1.0, 2.0)), 1.0);
     }
 }
