@@ -235,17 +235,17 @@ pub async fn node_info_by_id(pool: &SqlitePool, id: &str) -> StoreResult<Option<
 }
 
 /// Storage hostnames of all nodes of a cluster, in node id order: what clients mount.
+/// One aggregated row: sqlx hands rows over between threads one at a time.
 pub async fn mount_hosts(pool: &SqlitePool, cluster_id: &str) -> StoreResult<Vec<String>> {
-    let rows: Vec<Json<Vec<String>>> = sqlx::query_scalar(
-        "SELECT storage FROM nodes WHERE cluster_id = ? AND pending_op IS NULL ORDER BY id",
+    let hosts: Json<Vec<String>> = sqlx::query_scalar(
+        "SELECT json_group_array(json_extract(storage, '$[0]')) FROM \
+         (SELECT storage FROM nodes WHERE cluster_id = ? AND pending_op IS NULL \
+         AND json_array_length(storage) > 0 ORDER BY id)",
     )
     .bind(cluster_id)
-    .fetch_all(pool)
+    .fetch_one(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|s| s.0.into_iter().next())
-        .collect())
+    Ok(hosts.0)
 }
 
 pub fn mount_info(hosts: &[String], name: &str) -> VolumeMount {
