@@ -3,6 +3,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -97,7 +98,18 @@ impl Server {
         }
         let out = self.log_file()?;
         let err = out.try_clone().context("duplicating the log file")?;
-        let child = Command::new(&self.bin)
+        let mut cmd = Command::new(&self.bin);
+        // If the suite itself is killed, the server must not outlive it.
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
             .arg("serve")
             .arg("--config")
             .arg(&self.config)
