@@ -256,21 +256,12 @@ impl Engine {
             return Err(ApiError::IdNotFound);
         }
         let admission = self.admit()?;
-        let queue_id = heqet_api::id::new_id();
-        {
-            let mut w = self.store.writer().await;
-            write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
-        }
         let engine = self.clone();
-        let (qid, to, did) = (queue_id.clone(), state.to_string(), device_id.to_string());
-        self.spawn(admission, None, queue_id.clone(), async move {
-            let outcome = engine.change_device_state(&did, &to, heal_check).await;
-            let mut w = engine.store.writer().await;
-            write::finish_queue(&mut w.conn, &qid, &outcome.map(|_| String::new()))
-                .await
-                .map_err(|e| e.to_string())
-        });
-        Ok(queue_id)
+        let (to, did) = (state.to_string(), device_id.to_string());
+        self.spawn_unjournaled(admission, async move {
+            engine.change_device_state(&did, &to, heal_check).await
+        })
+        .await
     }
 
     async fn change_device_state(
@@ -595,22 +586,13 @@ impl Engine {
             return Err(ApiError::IdNotFound);
         };
         let admission = self.admit()?;
-        let queue_id = heqet_api::id::new_id();
-        {
-            let mut w = self.store.writer().await;
-            write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
-        }
         let engine = self.clone();
-        let qid = queue_id.clone();
-        self.spawn(admission, None, queue_id.clone(), async move {
+        self.spawn_unjournaled(admission, async move {
             let outcome = engine.resync(&dev, &node).await;
-            let mut w = engine.store.writer().await;
-            w.devices.invalidate();
-            write::finish_queue(&mut w.conn, &qid, &outcome.map(|_| String::new()))
-                .await
-                .map_err(|e| e.to_string())
-        });
-        Ok(queue_id)
+            engine.store.writer().await.devices.invalidate();
+            outcome
+        })
+        .await
     }
 
     async fn resync(&self, dev: &DeviceRow, node: &NodeRow) -> Result<(), String> {
@@ -683,20 +665,10 @@ impl Engine {
             )));
         }
         let admission = self.admit()?;
-        let queue_id = heqet_api::id::new_id();
-        {
-            let mut w = self.store.writer().await;
-            write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
-        }
         let engine = self.clone();
-        let qid = queue_id.clone();
-        self.spawn(admission, None, queue_id.clone(), async move {
-            let outcome = engine.evict_brick(&brick, heal_check).await;
-            let mut w = engine.store.writer().await;
-            write::finish_queue(&mut w.conn, &qid, &outcome.map(|_| String::new()))
-                .await
-                .map_err(|e| e.to_string())
-        });
-        Ok(queue_id)
+        self.spawn_unjournaled(admission, async move {
+            engine.evict_brick(&brick, heal_check).await
+        })
+        .await
     }
 }

@@ -229,6 +229,33 @@ impl Engine {
         }
     }
 
+    /// Queue and run an operation that has no journal entry (state changes, resync,
+    /// eviction, cleanup): its outcome is recorded when `work` ends.
+    pub async fn spawn_unjournaled<F>(
+        self: &Arc<Self>,
+        admission: Admission,
+        work: F,
+    ) -> Result<String, ApiError>
+    where
+        F: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        let queue_id = heqet_api::id::new_id();
+        {
+            let mut w = self.store.writer().await;
+            write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
+        }
+        let engine = self.clone();
+        let qid = queue_id.clone();
+        self.spawn(admission, None, queue_id.clone(), async move {
+            let outcome = work.await.map(|_| String::new());
+            engine
+                .record_outcome(&qid, &outcome)
+                .await
+                .map_err(|e| e.to_string())
+        });
+        Ok(queue_id)
+    }
+
     async fn record_outcome(
         &self,
         queue_id: &str,

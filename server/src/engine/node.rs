@@ -291,22 +291,14 @@ impl Engine {
             return Err(ApiError::IdNotFound);
         }
         let admission = self.admit()?;
-        let queue_id = heqet_api::id::new_id();
-        {
-            let mut w = self.store.writer().await;
-            write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
-        }
         let engine = self.clone();
-        let (qid, state, nid) = (queue_id.clone(), state.to_string(), node_id.to_string());
-        self.spawn(admission, None, queue_id.clone(), async move {
+        let (state, nid) = (state.to_string(), node_id.to_string());
+        self.spawn_unjournaled(admission, async move {
             let outcome = engine.change_node_state(&nid, &state, heal_check).await;
-            let mut w = engine.store.writer().await;
-            w.devices.invalidate();
-            write::finish_queue(&mut w.conn, &qid, &outcome.map(|_| String::new()))
-                .await
-                .map_err(|e| e.to_string())
-        });
-        Ok(queue_id)
+            engine.store.writer().await.devices.invalidate();
+            outcome
+        })
+        .await
     }
 
     async fn change_node_state(

@@ -589,12 +589,32 @@ impl Engine {
         queue_id: &str,
         msg: &str,
     ) -> Result<(), StoreError> {
+        self.drop_op_bricks(
+            op_id,
+            volume_id,
+            queue_id,
+            msg,
+            "DELETE FROM volumes WHERE id = ?",
+        )
+        .await
+    }
+
+    /// In one transaction: remove the bricks journaled under `op_id` and free their space,
+    /// apply `volume_sql` to the volume, end the journal entry and fail its queue entry.
+    async fn drop_op_bricks(
+        &self,
+        op_id: &str,
+        volume_id: &str,
+        queue_id: &str,
+        msg: &str,
+        volume_sql: &'static str,
+    ) -> Result<(), StoreError> {
         let mut w = self.store.writer().await;
         let w = &mut *w;
         let bricks = store::brick_rows_by_op(&mut w.conn, op_id).await?;
         let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
         write::remove_bricks(&mut tx, &bricks, true).await?;
-        sqlx::query("DELETE FROM volumes WHERE id = ?")
+        sqlx::query(volume_sql)
             .bind(volume_id)
             .execute(&mut *tx)
             .await?;
@@ -1072,22 +1092,14 @@ impl Engine {
         queue_id: &str,
         msg: &str,
     ) -> Result<(), StoreError> {
-        let mut w = self.store.writer().await;
-        let w = &mut *w;
-        let new = store::brick_rows_by_op(&mut w.conn, op_id).await?;
-        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        write::remove_bricks(&mut tx, &new, true).await?;
-        sqlx::query("UPDATE volumes SET pending_op = NULL WHERE id = ?")
-            .bind(volume_id)
-            .execute(&mut *tx)
-            .await?;
-        write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, &Err(msg.to_string())).await?;
-        tx.commit().await?;
-        for b in &new {
-            w.devices.adjust_free(&b.device_id, b.reserved());
-        }
-        Ok(())
+        self.drop_op_bricks(
+            op_id,
+            volume_id,
+            queue_id,
+            msg,
+            "UPDATE volumes SET pending_op = NULL WHERE id = ?",
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ clone

@@ -12,7 +12,7 @@ use heqet_api::{
 use super::{accepted, hex_id, json, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
 use crate::model::OperationRow;
-use crate::store::{self, write};
+use crate::store;
 
 pub async fn hello() -> Response {
     (
@@ -211,25 +211,16 @@ pub async fn operations_cleanup(State(st): State<SharedState>, body: Bytes) -> A
     }
     f.finish()?;
     let admission = st.engine.admit()?;
-    let queue_id = heqet_api::id::new_id();
-    {
-        let mut w = st.engine.store.writer().await;
-        write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
-    }
     let engine = st.engine.clone();
-    let qid = queue_id.clone();
-    st.engine
-        .spawn(admission, None, queue_id.clone(), async move {
-            let outcome = engine
+    let queue_id = st
+        .engine
+        .spawn_unjournaled(admission, async move {
+            engine
                 .cleanup(&req.operations)
                 .await
-                .map(|_| String::new())
-                .map_err(|e| e.to_string());
-            let mut w = engine.store.writer().await;
-            write::finish_queue(&mut w.conn, &qid, &outcome)
-                .await
                 .map_err(|e| e.to_string())
-        });
+        })
+        .await?;
     Ok(accepted(&queue_id))
 }
 
