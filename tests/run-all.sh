@@ -30,9 +30,11 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "unit, API and CLI tests"
-cargo test --workspace --quiet 2>&1 | tee /tmp/heqet-cargo-test.log
-grep -q "test result: ok" /tmp/heqet-cargo-test.log
+step "unit, API, CLI and end-to-end tests (heqet-e2e: heqet serve + ssh executor on a real 3-node GlusterFS cluster)"
+# Test binaries run one after another; the e2e suite brings the cluster up and down itself.
+cargo test --workspace
 
-step "end-to-end: real GlusterFS cluster"
-tests/e2e/selftest.sh
+step "end-to-end: the node command layer over ssh and over the Kubernetes exec API (fake API server) on the real cluster"
+tests/e2e/cluster.sh up
+trap 'tests/e2e/cluster.sh down' EXIT
+cargo test -p heqet-executor --test e2e_cluster --test kube_e2e -- --ignored --test-threads=1
