@@ -291,20 +291,38 @@ pub fn volume_info(v: VolumeRow, bricks: &[BrickRow], hosts: &[String]) -> Volum
 }
 
 /// A visible volume; `None` for unknown ids and volumes being created or deleted.
+/// One query, one row: the volume with its bricks and its cluster's mount hosts aggregated
+/// as JSON (this is the provisioner's hot path).
 pub async fn volume_info_by_id(
     pool: &SqlitePool,
     id: &str,
 ) -> StoreResult<Option<(VolumeInfoResponse, String)>> {
-    let Some(v) = volume_row(pool, id).await? else {
-        return Ok(None);
-    };
-    if v.hidden {
-        return Ok(None);
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        v: VolumeRow,
+        bricks: Json<Vec<BrickInfo>>,
+        hosts: Json<Vec<String>>,
     }
-    let owner = v.owner.clone();
-    let bricks = bricks_of_volume(pool, id).await?;
-    let hosts = mount_hosts(pool, &v.cluster_id).await?;
-    Ok(Some((volume_info(v, &bricks, &hosts), owner)))
+    let row: Option<Row> = sqlx::query_as(&format!(
+        "SELECT {VOLUME_COLS}, \
+           (SELECT json_group_array(json_object('id', id, 'path', path, 'device', device_id, \
+              'node', node_id, 'volume', volume_id, 'size', size)) \
+            FROM (SELECT * FROM bricks WHERE volume_id = v.id ORDER BY id)) AS bricks, \
+           (SELECT json_group_array(json_extract(storage, '$[0]')) FROM \
+              (SELECT storage FROM nodes WHERE cluster_id = v.cluster_id AND pending_op IS NULL \
+               AND json_array_length(storage) > 0 ORDER BY id)) AS hosts \
+         FROM volumes v WHERE v.id = ? AND v.hidden = 0"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| {
+        let owner = r.v.owner.clone();
+        let mut info = volume_info(r.v, &[], &r.hosts.0);
+        info.bricks = r.bricks.0;
+        (info, owner)
+    }))
 }
 
 pub async fn volume_ids(pool: &SqlitePool) -> StoreResult<Vec<String>> {
