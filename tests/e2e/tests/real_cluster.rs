@@ -7,6 +7,7 @@
 //!
 //!     cargo test -p heqet-e2e -- --test-threads=1 --nocapture
 //!
+//! The summary (verdicts, timings, benchmark) is also written to `$STATE/e2e-summary.txt`.
 //! `HEQET_E2E_KEEP=1` leaves the cluster up after the run (debugging only).
 
 mod scenarios;
@@ -111,16 +112,23 @@ fn real_cluster_end_to_end() {
     }
     let log = suite.server.log_path().display().to_string();
     drop(suite);
-    eprintln!(
-        "\n[e2e] ===== summary ({:.1}s in all)",
+    let mut summary = vec![format!(
+        "===== heqet-e2e summary ({:.1}s in all)",
         t0.elapsed().as_secs_f64()
-    );
+    )];
     for (name, r, took) in &results {
         let verdict = if r.is_ok() { "ok    " } else { "FAILED" };
-        eprintln!("[e2e] {verdict} {:>6.1}s  {name}", took.as_secs_f64());
+        summary.push(format!("{verdict} {:>6.1}s  {name}", took.as_secs_f64()));
     }
-    for line in &suite_notes() {
+    summary.extend(suite_notes());
+    eprintln!();
+    for line in &summary {
         eprintln!("[e2e] {line}");
+    }
+    // Also on disk: `cargo test` without --nocapture shows a passing test's output nowhere.
+    let file = state_dir().join("e2e-summary.txt");
+    if let Err(e) = std::fs::write(&file, summary.join("\n") + "\n") {
+        eprintln!("[e2e] cannot write {}: {e}", file.display());
     }
     let failed: Vec<String> = results
         .iter()
