@@ -153,10 +153,6 @@ impl Out {
         self.buf.extend_from_slice(s.as_bytes());
     }
 
-    fn bytes(&mut self, b: &[u8]) {
-        self.buf.extend_from_slice(b);
-    }
-
     fn string(&mut self, s: &str) {
         // Writing into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut self.buf, s);
@@ -185,20 +181,20 @@ impl Out {
     }
 }
 
-fn brick_json(b: &Brick) -> Vec<u8> {
-    let mut v = Vec::with_capacity(256);
+/// A brick object; written twice per brick (volume and device), rendered each time rather
+/// than kept: 30,000 cached copies would cost more memory than the escaping costs time.
+fn brick_json(v: &mut Vec<u8>, b: &Brick) {
     v.extend_from_slice(b"{\"id\":");
-    let _ = serde_json::to_writer(&mut v, &b.id);
+    let _ = serde_json::to_writer(&mut *v, &b.id);
     v.extend_from_slice(b",\"path\":");
-    let _ = serde_json::to_writer(&mut v, &b.path);
+    let _ = serde_json::to_writer(&mut *v, &b.path);
     v.extend_from_slice(b",\"device\":");
-    let _ = serde_json::to_writer(&mut v, &b.device_id);
+    let _ = serde_json::to_writer(&mut *v, &b.device_id);
     v.extend_from_slice(b",\"node\":");
-    let _ = serde_json::to_writer(&mut v, &b.node_id);
+    let _ = serde_json::to_writer(&mut *v, &b.node_id);
     v.extend_from_slice(b",\"volume\":");
-    let _ = serde_json::to_writer(&mut v, &b.volume_id);
+    let _ = serde_json::to_writer(&mut *v, &b.volume_id);
     v.extend_from_slice(format!(",\"size\":{}}}", b.size).as_bytes());
-    v
 }
 
 fn first_of(list_json: &str) -> String {
@@ -218,7 +214,6 @@ pub async fn render(snap: Snapshot, tx: mpsc::Sender<Vec<u8>>) {
         buf: Vec::with_capacity(CHUNK + 64 * 1024),
         tx,
     };
-    let brick_json: Vec<Vec<u8>> = snap.bricks.iter().map(brick_json).collect();
     let mut by_volume: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut by_device: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, b) in snap.bricks.iter().enumerate() {
@@ -236,7 +231,7 @@ pub async fn render(snap: Snapshot, tx: mpsc::Sender<Vec<u8>>) {
             if n > 0 {
                 out.raw(",");
             }
-            out.bytes(&brick_json[*i]);
+            brick_json(&mut out.buf, &snap.bricks[*i]);
         }
         out.raw("]");
     };
