@@ -19,7 +19,9 @@ mod tests {
         let a = new_id();
         let b = new_id();
         assert_eq!(a.len(), 32);
-        assert!(a.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert!(a
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
         assert_ne!(a, b);
         assert!(is_valid_id(&a));
     }
