@@ -809,7 +809,7 @@ mod tests {
                 (arb.position, arb.arbiter, arb.device_id.as_str()),
                 (2, true, "a1")
             );
-            assert_eq!((arb.size_kib, arb.reserved_kib()), (163840, 167936));
+            assert_eq!((arb.size_kib, arb.reserved_kib()), (307200, 311296));
             assert!(p.bricks[..2]
                 .iter()
                 .all(|b| !b.arbiter && b.size_kib == 10 * GIB_KIB));

@@ -9,8 +9,10 @@ use thiserror::Error;
 pub const GIB_KIB: u64 = 1_048_576;
 /// Thin pool metadata is never larger than this (heketi's 16 GiB cap).
 pub const MAX_POOL_METADATA_KIB: u64 = 16 * GIB_KIB;
-/// Arbiter bricks are never smaller than this.
-pub const MIN_ARBITER_BRICK_KIB: u64 = 16 * 1024;
+/// Arbiter bricks are never smaller than this. heketi used 16 MiB, but mkfs.xfs 5.19 and later
+/// (Debian 12 ships 6.1) refuses filesystems under 300 MiB, so every arbiter volume under
+/// ~18.75 GiB would fail on current nodes.
+pub const MIN_ARBITER_BRICK_KIB: u64 = 300 * 1024;
 /// LVM's usual physical extent size.
 pub const DEFAULT_EXTENT_KIB: u64 = 4096;
 
@@ -317,8 +319,8 @@ mod tests {
 
     #[test]
     fn arbiter_row_of_the_table() {
-        let s = arbiter_brick_size(10485760, 64);
-        assert_eq!(s, Ok(163840));
+        // heketi's table gives 163840 KiB; heqet's floor (mkfs.xfs minimum) lifts it.
+        assert_eq!(arbiter_brick_size(10485760, 64), Ok(MIN_ARBITER_BRICK_KIB));
         let r = brick_reservation(163840, 1.0, DEFAULT_EXTENT_KIB);
         assert_eq!(
             r,
@@ -328,6 +330,8 @@ mod tests {
                 total_kib: 167936
             }
         );
+        // Above the floor the rule is heketi's: S / average file size.
+        assert_eq!(arbiter_brick_size(40 * GIB_KIB, 64), Ok(655360));
     }
 
     #[test]
