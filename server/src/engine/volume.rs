@@ -565,18 +565,40 @@ impl Engine {
         volume_id: &str,
         queue_id: &str,
     ) -> Result<(), StoreError> {
+        self.end_op(
+            op_id,
+            queue_id,
+            &Ok(format!("/volumes/{volume_id}")),
+            &[
+                (
+                    "UPDATE volumes SET hidden = 0, pending_op = NULL WHERE id = ?",
+                    volume_id,
+                ),
+                (
+                    "UPDATE bricks SET pending_op = NULL WHERE pending_op = ?",
+                    op_id,
+                ),
+            ],
+        )
+        .await
+    }
+
+    /// End journal entry `op_id` in one transaction: run `statements` (each SQL with its one
+    /// bound value), drop the entry and record `outcome` for `queue_id`.
+    async fn end_op(
+        &self,
+        op_id: &str,
+        queue_id: &str,
+        outcome: &Result<String, String>,
+        statements: &[(&'static str, &str)],
+    ) -> Result<(), StoreError> {
         let mut w = self.store.writer().await;
         let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        sqlx::query("UPDATE volumes SET hidden = 0, pending_op = NULL WHERE id = ?")
-            .bind(volume_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE bricks SET pending_op = NULL WHERE pending_op = ?")
-            .bind(op_id)
-            .execute(&mut *tx)
-            .await?;
+        for (sql, value) in statements {
+            sqlx::query(sql).bind(*value).execute(&mut *tx).await?;
+        }
         write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, &Ok(format!("/volumes/{volume_id}"))).await?;
+        write::finish_queue(&mut tx, queue_id, outcome).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -894,20 +916,22 @@ impl Engine {
         queue_id: &str,
         msg: &str,
     ) -> Result<(), StoreError> {
-        let mut w = self.store.writer().await;
-        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        sqlx::query("UPDATE volumes SET hidden = 0, pending_op = NULL WHERE id = ?")
-            .bind(volume_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE bricks SET pending_op = NULL WHERE pending_op = ?")
-            .bind(op_id)
-            .execute(&mut *tx)
-            .await?;
-        write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, &Err(msg.to_string())).await?;
-        tx.commit().await?;
-        Ok(())
+        self.end_op(
+            op_id,
+            queue_id,
+            &Err(msg.to_string()),
+            &[
+                (
+                    "UPDATE volumes SET hidden = 0, pending_op = NULL WHERE id = ?",
+                    volume_id,
+                ),
+                (
+                    "UPDATE bricks SET pending_op = NULL WHERE pending_op = ?",
+                    op_id,
+                ),
+            ],
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ expand
@@ -1289,20 +1313,16 @@ impl Engine {
         queue_id: &str,
         msg: &str,
     ) -> Result<(), StoreError> {
-        let mut w = self.store.writer().await;
-        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        sqlx::query("DELETE FROM bricks WHERE volume_id = ?")
-            .bind(clone_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM volumes WHERE id = ?")
-            .bind(clone_id)
-            .execute(&mut *tx)
-            .await?;
-        write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, &Err(msg.to_string())).await?;
-        tx.commit().await?;
-        Ok(())
+        self.end_op(
+            op_id,
+            queue_id,
+            &Err(msg.to_string()),
+            &[
+                ("DELETE FROM bricks WHERE volume_id = ?", clone_id),
+                ("DELETE FROM volumes WHERE id = ?", clone_id),
+            ],
+        )
+        .await
     }
 
     /// Undo the node side of a create whose journal entry went stale (server crash).
