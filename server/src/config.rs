@@ -239,6 +239,11 @@ impl Config {
             None => FileConfig::default(),
         };
         let mut c = Config::default();
+        if path.is_some() {
+            // heketi's executor default is ssh; only running with no config at all gives the
+            // mock (so `heqet serve` works out of the box).
+            c.executor = ExecutorKind::Ssh;
+        }
         c.apply_file(file)?;
         c.apply_env(env)?;
         Ok(c)
@@ -556,6 +561,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn a_config_file_without_executor_means_ssh_as_in_heketi() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        write!(f, r#"{{"port": "8080"}}"#).unwrap();
+        let c = Config::load_with(Some(f.path()), &no_env).unwrap();
+        assert_eq!(c.executor, ExecutorKind::Ssh);
+        assert_eq!(
+            Config::load_with(None, &no_env).unwrap().executor,
+            ExecutorKind::Mock
+        );
     }
 
     #[test]
