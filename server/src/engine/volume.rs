@@ -852,12 +852,18 @@ impl Engine {
         let mut brick_nodes: Vec<&str> = bricks.iter().map(|b| b.node_id.as_str()).collect();
         brick_nodes.sort_unstable();
         brick_nodes.dedup();
-        for nid in brick_nodes {
-            let t = target_of(nodes, nid)?;
-            self.on_node(&t, || self.exec.glusterd_check(&t))
+        let targets = brick_nodes
+            .into_iter()
+            .map(|nid| target_of(nodes, nid))
+            .collect::<Result<Vec<_>, _>>()?;
+        // All nodes checked at once; the first failure (in node id order) is reported.
+        let checks = join_all(targets.iter().map(|t| async move {
+            self.on_node(t, || self.exec.glusterd_check(t))
                 .await
-                .map_err(|e| format!("node {} cannot take part: {}", t.manage, exec_msg(&e)))?;
-        }
+                .map_err(|e| format!("node {} cannot take part: {}", t.manage, exec_msg(&e)))
+        }))
+        .await;
+        checks.into_iter().collect::<Result<Vec<()>, String>>()?;
         let mut last_err = String::from("no node of the cluster is available");
         let mut done = false;
         for n in nodes.values().filter(|n| !self.is_down(&n.id)) {
