@@ -730,9 +730,7 @@ impl Engine {
         let Some(vol) = store::volume_row(&self.store.read, volume_id).await? else {
             return Err(ApiError::IdNotFound);
         };
-        if vol.hidden && vol.pending_op.is_none() {
-            return Err(ApiError::IdNotFound);
-        }
+        // Volumes being created or deleted are invisible, as in heketi.
         if vol.hidden {
             return Err(ApiError::IdNotFound);
         }
