@@ -1039,17 +1039,11 @@ impl Engine {
         expand_size: i64,
         queue_id: &str,
     ) -> Result<(), String> {
-        let vol = self.load_volume(volume_id).await?;
-        let new = {
-            let mut w = self.store.writer().await;
-            store::brick_rows_by_op(&mut w.conn, op_id)
-                .await
-                .map_err(|e| e.to_string())?
-        };
-        let nodes = self
-            .nodes_by_id(&vol.cluster_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let VolumeWork {
+            vol,
+            bricks: new,
+            nodes,
+        } = self.load_work(op_id, volume_id).await?;
         let result = async {
             self.create_bricks(&new, &nodes, vol.gid).await?;
             let spec = volume_spec(&vol, &new, &nodes, false).map_err(StepError::Dirty)?;
@@ -1335,17 +1329,7 @@ impl Engine {
         op_id: &str,
         volume_id: &str,
     ) -> Result<(), String> {
-        let vol = self.load_volume(volume_id).await?;
-        let bricks = {
-            let mut w = self.store.writer().await;
-            store::brick_rows_by_op(&mut w.conn, op_id)
-                .await
-                .map_err(|e| e.to_string())?
-        };
-        let nodes = self
-            .nodes_by_id(&vol.cluster_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let VolumeWork { vol, bricks, nodes } = self.load_work(op_id, volume_id).await?;
         if let Some(b) = bricks.first() {
             let t = target_of(&nodes, &b.node_id)?;
             self.on_node(&t, || self.exec.volume_destroy(&t, &vol.name))
@@ -1363,17 +1347,7 @@ impl Engine {
         op_id: &str,
         volume_id: &str,
     ) -> Result<(), String> {
-        let vol = self.load_volume(volume_id).await?;
-        let bricks = {
-            let mut w = self.store.writer().await;
-            store::brick_rows_by_op(&mut w.conn, op_id)
-                .await
-                .map_err(|e| e.to_string())?
-        };
-        let nodes = self
-            .nodes_by_id(&vol.cluster_id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let VolumeWork { vol, bricks, nodes } = self.load_work(op_id, volume_id).await?;
         self.destroy_bricks(&bricks, &nodes, vol.gid)
             .await
             .map(|_| ())
