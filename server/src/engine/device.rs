@@ -213,33 +213,25 @@ impl Engine {
         let r = self
             .on_node(&t, || self.exec.device_teardown(&t, &dref, forceforget))
             .await;
-        let res: Result<(), StoreError> = async {
-            let mut w = self.store.writer().await;
-            let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-            let outcome = match r {
-                Ok(()) => {
-                    sqlx::query("DELETE FROM devices WHERE id = ?")
-                        .bind(&dev.id)
-                        .execute(&mut *tx)
-                        .await?;
-                    Ok(String::new())
-                }
-                Err(e) => Err(format!(
+        let (outcome, statements): (_, &[(&str, &str)]) = match r {
+            Ok(()) => (
+                Ok(String::new()),
+                &[("DELETE FROM devices WHERE id = ?", &dev.id)],
+            ),
+            Err(e) => (
+                Err(format!(
                     "Failed to delete device {} with id {} on host {}: {}",
-                    dev.device_ref().pv_path(),
+                    dref.pv_path(),
                     dev.id,
                     node.manage_host(),
                     exec_msg(&e)
                 )),
-            };
-            write::delete_operation(&mut tx, op_id).await?;
-            write::finish_queue(&mut tx, queue_id, &outcome).await?;
-            tx.commit().await?;
-            w.devices.invalidate();
-            Ok(())
-        }
-        .await;
-        res.map_err(|e| e.to_string())
+                &[],
+            ),
+        };
+        self.end_op(op_id, queue_id, &outcome, statements, true)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// `POST /devices/{id}/state`.

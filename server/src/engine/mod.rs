@@ -256,6 +256,32 @@ impl Engine {
         Ok(queue_id)
     }
 
+    /// End journal entry `op_id` in one transaction: run `statements` (each SQL with its one
+    /// bound value), drop the entry and record `outcome` for `queue_id`. With
+    /// `topology_changed` the placement cache is dropped under the same writer lock, so no
+    /// placement sees nodes or devices that are gone.
+    pub(super) async fn end_op(
+        &self,
+        op_id: &str,
+        queue_id: &str,
+        outcome: &Result<String, String>,
+        statements: &[(&'static str, &str)],
+        topology_changed: bool,
+    ) -> Result<(), crate::store::StoreError> {
+        let mut w = self.store.writer().await;
+        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
+        for (sql, value) in statements {
+            sqlx::query(sql).bind(*value).execute(&mut *tx).await?;
+        }
+        write::delete_operation(&mut tx, op_id).await?;
+        write::finish_queue(&mut tx, queue_id, outcome).await?;
+        tx.commit().await?;
+        if topology_changed {
+            w.devices.invalidate();
+        }
+        Ok(())
+    }
+
     async fn record_outcome(
         &self,
         queue_id: &str,

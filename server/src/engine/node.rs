@@ -161,26 +161,22 @@ impl Engine {
         queue_id: &str,
         probe: Result<(), String>,
     ) -> Result<(), StoreError> {
-        let mut w = self.store.writer().await;
-        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        let outcome = match probe {
+        match probe {
             Ok(()) => {
-                sqlx::query("UPDATE nodes SET pending_op = NULL WHERE id = ?")
-                    .bind(node_id)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(format!("/nodes/{node_id}"))
+                self.end_op(
+                    op_id,
+                    queue_id,
+                    &Ok(format!("/nodes/{node_id}")),
+                    &[("UPDATE nodes SET pending_op = NULL WHERE id = ?", node_id)],
+                    true,
+                )
+                .await
             }
             Err(msg) => {
-                delete_node_rows(&mut tx, node_id).await?;
-                Err(msg)
+                self.end_op(op_id, queue_id, &Err(msg), &delete_node(node_id), true)
+                    .await
             }
-        };
-        write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, &outcome).await?;
-        tx.commit().await?;
-        w.devices.invalidate();
-        Ok(())
+        }
     }
 
     /// `DELETE /nodes/{id}`.
@@ -263,18 +259,15 @@ impl Engine {
                 tracing::warn!(node = %node.id, error = %e, "peer detach failed (ignored)");
             }
         }
-        let res: Result<(), StoreError> = async {
-            let mut w = self.store.writer().await;
-            let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-            delete_node_rows(&mut tx, &node.id).await?;
-            write::delete_operation(&mut tx, op_id).await?;
-            write::finish_queue(&mut tx, queue_id, &Ok(String::new())).await?;
-            tx.commit().await?;
-            w.devices.invalidate();
-            Ok(())
-        }
-        .await;
-        res.map_err(|e| e.to_string())
+        self.end_op(
+            op_id,
+            queue_id,
+            &Ok(String::new()),
+            &delete_node(&node.id),
+            true,
+        )
+        .await
+        .map_err(|e| e.to_string())
     }
 
     /// `POST /nodes/{id}/state`.
@@ -356,17 +349,10 @@ impl Engine {
     }
 }
 
-async fn delete_node_rows(
-    conn: &mut sqlx::SqliteConnection,
-    node_id: &str,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM node_hostnames WHERE node_id = ?")
-        .bind(node_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM nodes WHERE id = ?")
-        .bind(node_id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+/// The statements that remove a node and release its hostnames.
+fn delete_node(node_id: &str) -> [(&'static str, &str); 2] {
+    [
+        ("DELETE FROM node_hostnames WHERE node_id = ?", node_id),
+        ("DELETE FROM nodes WHERE id = ?", node_id),
+    ]
 }

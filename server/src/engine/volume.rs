@@ -579,28 +579,9 @@ impl Engine {
                     op_id,
                 ),
             ],
+            false,
         )
         .await
-    }
-
-    /// End journal entry `op_id` in one transaction: run `statements` (each SQL with its one
-    /// bound value), drop the entry and record `outcome` for `queue_id`.
-    async fn end_op(
-        &self,
-        op_id: &str,
-        queue_id: &str,
-        outcome: &Result<String, String>,
-        statements: &[(&'static str, &str)],
-    ) -> Result<(), StoreError> {
-        let mut w = self.store.writer().await;
-        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        for (sql, value) in statements {
-            sqlx::query(sql).bind(*value).execute(&mut *tx).await?;
-        }
-        write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, outcome).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Remove a failed create from the store (its node side was undone) and free its space.
@@ -934,6 +915,7 @@ impl Engine {
                     op_id,
                 ),
             ],
+            false,
         )
         .await
     }
@@ -1319,6 +1301,7 @@ impl Engine {
                 ("DELETE FROM bricks WHERE volume_id = ?", clone_id),
                 ("DELETE FROM volumes WHERE id = ?", clone_id),
             ],
+            false,
         )
         .await
     }
