@@ -30,6 +30,9 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "deploy/csi: every manifest rendered (default and a moved kubelet dir) and validated against the Kubernetes API schemas"
+deploy/csi/validate.sh
+
 step "unit, API, CLI and end-to-end tests (heqet-e2e: heqet serve + ssh executor on a real 3-node GlusterFS cluster)"
 # Test binaries run one after another; the e2e suite brings the cluster up and down itself.
 cargo test --workspace
