@@ -86,6 +86,9 @@ pub enum NodeError {
     },
     #[error("{0} is not staged (NodeStageVolume first)")]
     NotStaged(String),
+    /// The target is published already, but not the way this call asks (CSI: ALREADY_EXISTS).
+    #[error("{target} is already published {how}")]
+    PublishedDifferently { target: String, how: String },
     #[error("{0} does not exist")]
     PathNotFound(String),
     #[error("{context}: {source}")]
@@ -153,6 +156,7 @@ impl NodeError {
                 Code::InvalidArgument
             }
             NoMountHelper { .. } | NotStaged(_) => Code::FailedPrecondition,
+            PublishedDifferently { .. } => Code::AlreadyExists,
             ServersUnreachable { .. } => Code::Unavailable,
             PathNotFound(_) => Code::NotFound,
             CommandFailed { .. } | Io { .. } => Code::Internal,

@@ -53,11 +53,15 @@ impl NameIndex {
     /// Bring the index up to date with the server's volume list.
     pub async fn refresh(&self, client: &Client) -> Result<(), ClientError> {
         let _one_at_a_time = self.refresh.lock().await;
+        // Only entries known before the list can be dropped for missing from it: one upserted
+        // while the list was on its way (a create that just finished) is missing from a list
+        // the server made before, and dropping it would free its gid for a second volume.
+        let known_before: BTreeSet<String> = self.by_id.lock().await.keys().cloned().collect();
         let listed = client.volume_list().await?.volumes;
         let unknown: Vec<String> = {
             let mut by_id = self.by_id.lock().await;
             let keep: BTreeSet<&String> = listed.iter().collect();
-            by_id.retain(|id, _| keep.contains(id));
+            by_id.retain(|id, _| keep.contains(id) || !known_before.contains(id));
             listed
                 .iter()
                 .filter(|id| !by_id.contains_key(*id))

@@ -157,20 +157,30 @@ impl Inner {
                     .await?
             }
             None => {
-                let gid = {
+                // A finished create leaves `reserved` only after the index has its volume, but
+                // that can happen between reading the index and locking `reserved`: check the
+                // index again once the gid is reserved, and pick again if it was taken.
+                let gid = loop {
                     let used = ep.state.index.used_gids().await;
-                    let mut reserved = ep.state.reserved_gids();
-                    let all: std::collections::BTreeSet<u32> =
-                        used.union(&reserved).copied().collect();
-                    let gid =
-                        params::pick_gid(&all, p.gid_range.0, p.gid_range.1).ok_or_else(|| {
-                            ControllerError::Unsupported(format!(
-                                "no free gid left in gidMin..gidMax ({}..{})",
-                                p.gid_range.0, p.gid_range.1
-                            ))
-                        })?;
-                    reserved.insert(gid);
-                    gid
+                    let gid = {
+                        let mut reserved = ep.state.reserved_gids();
+                        let all: std::collections::BTreeSet<u32> =
+                            used.union(&reserved).copied().collect();
+                        let gid = params::pick_gid(&all, p.gid_range.0, p.gid_range.1).ok_or_else(
+                            || {
+                                ControllerError::Unsupported(format!(
+                                    "no free gid left in gidMin..gidMax ({}..{})",
+                                    p.gid_range.0, p.gid_range.1
+                                ))
+                            },
+                        )?;
+                        reserved.insert(gid);
+                        gid
+                    };
+                    if !ep.state.index.used_gids().await.contains(&gid) {
+                        break gid;
+                    }
+                    ep.state.reserved_gids().remove(&gid);
                 };
                 let mut options = p.volume_options.clone();
                 options.push(params::marker_option(&csi_name));
@@ -189,6 +199,10 @@ impl Inner {
                     },
                 };
                 let r = ep.client.volume_create(&req).await;
+                if let Ok(info) = &r {
+                    // Into the index before the gid leaves `reserved`: no moment without both.
+                    ep.state.index.upsert(info).await;
+                }
                 ep.state.reserved_gids().remove(&gid);
                 match r {
                     Ok(info) => info,

@@ -421,6 +421,16 @@ impl Inner {
         if let Some(existing) = self.mount_at(&target).await? {
             let same = existing.major_minor == staged.major_minor;
             if same && matches!(self.health(&target).await?, PathHealth::Healthy(_)) {
+                if existing.is_read_only() != read_only {
+                    return Err(NodeError::PublishedDifferently {
+                        target: target.display().to_string(),
+                        how: if existing.is_read_only() {
+                            "read-only, and this call asks for read-write".into()
+                        } else {
+                            "read-write, and this call asks for read-only".into()
+                        },
+                    });
+                }
                 return Ok(());
             }
             // A stale bind of an earlier, broken mount, or something else: replace it.
@@ -454,7 +464,9 @@ impl Inner {
         req: csi::NodeGetVolumeStatsRequest,
     ) -> Result<csi::NodeGetVolumeStatsResponse> {
         required(&req.volume_id, "volume_id")?;
-        let path = PathBuf::from(required(&req.volume_path, "volume_path")?);
+        // Like every path kubelet hands us: absolute and below its root dir (a relative
+        // `proc` would otherwise be read as `/proc` and reported as a healthy volume).
+        let path = self.kubelet_path(&req.volume_path, "volume_path")?;
         use csi::volume_usage::Unit;
         let (usage, condition) = match self.health(&path).await? {
             PathHealth::Missing => {
