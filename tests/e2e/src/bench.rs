@@ -45,6 +45,13 @@ pub fn span(cmds: &[LoggedCommand], host: &str) -> Option<(f64, f64)> {
     Some((start, end))
 }
 
+/// The span (first start, last end) of all `cmds`, on any host.
+pub fn span_all(cmds: &[LoggedCommand]) -> Option<(f64, f64)> {
+    let start = cmds.iter().map(|c| c.started_at()).reduce(f64::min)?;
+    let end = cmds.iter().map(|c| c.finished_at).reduce(f64::max)?;
+    Some((start, end))
+}
+
 /// How much of the shorter of two spans overlaps the other (0..=1).
 pub fn overlap(a: (f64, f64), b: (f64, f64)) -> f64 {
     let shared = (a.1.min(b.1) - a.0.max(b.0)).max(0.0);

@@ -1,5 +1,5 @@
 //! The `heqet` binary: built once per suite with the same profile as the test, then run as
-//! heketi-cli would be.
+//! heketi-cli would be. [`workspace_binary`] builds any binary of the workspace that way.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,10 +12,16 @@ pub fn workspace_dir() -> PathBuf {
     crate::cluster::e2e_dir().join("../..")
 }
 
-/// Path of the `heqet` binary: `$HEQET_E2E_BIN`, or `cargo build -p heqet --bin heqet` into
-/// the target dir this test binary runs from (so the suite always tests current code).
+/// Path of the `heqet` binary: `$HEQET_E2E_BIN`, or built by [`workspace_binary`].
 pub fn heqet_binary() -> Result<PathBuf> {
-    if let Some(p) = std::env::var_os("HEQET_E2E_BIN") {
+    workspace_binary("HEQET_E2E_BIN", "heqet", "heqet")
+}
+
+/// Path of binary `bin` of workspace package `package`: `$<env_override>` when set, else
+/// `cargo build -p <package> --bin <bin>` into the target dir and profile this test binary
+/// runs from (so the suite always tests current code).
+pub fn workspace_binary(env_override: &str, package: &str, bin: &str) -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os(env_override) {
         return Ok(PathBuf::from(p));
     }
     let exe = std::env::current_exe().context("locating the test binary")?;
@@ -38,7 +44,7 @@ pub fn heqet_binary() -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_dir())
-        .args(["build", "--quiet", "-p", "heqet", "--bin", "heqet"])
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
         .arg("--target-dir")
         .arg(target_dir);
     match profile.as_str() {
@@ -50,12 +56,12 @@ pub fn heqet_binary() -> Result<PathBuf> {
             cmd.args(["--profile", other]);
         }
     }
-    proc::run(&mut cmd).context("building the heqet binary")?;
-    let bin = profile_dir.join("heqet");
-    if !bin.is_file() {
-        bail!("{} was not built", bin.display());
+    proc::run(&mut cmd).context(format!("building the {bin} binary"))?;
+    let path = profile_dir.join(bin);
+    if !path.is_file() {
+        bail!("{} was not built", path.display());
     }
-    Ok(bin)
+    Ok(path)
 }
 
 /// `heqet -s <url> ...`.

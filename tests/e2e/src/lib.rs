@@ -4,7 +4,8 @@
 //! One job per module: [`cluster`] (bring-up, teardown, commands inside a node), [`node`]
 //! (what is on a node: LVs, mounts, fstab, brick dirs, gluster volumes), [`server`] (a
 //! `heqet serve` process), [`api`] (heketi's REST API, `/queue` included), [`cli`] (the
-//! `heqet` binary), [`mount`] (FUSE mounts on the host), [`bench`] (timing helpers),
+//! `heqet` binary), [`csi`] (the `heqet-csi` plugin and a gRPC client for it), [`mount`]
+//! (FUSE mounts and the mount table on the host), [`bench`] (timing helpers),
 //! [`lock`] (one suite at a time, root check). Nothing here unwraps what the cluster can
 //! influence: every failure is an [`Error`] that says what was attempted and what came back.
 
@@ -12,6 +13,7 @@ pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod cluster;
+pub mod csi;
 pub mod lock;
 pub mod mount;
 pub mod node;
@@ -54,6 +56,12 @@ impl From<std::io::Error> for Error {
 impl From<reqwest::Error> for Error {
     fn from(e: reqwest::Error) -> Self {
         Error(format!("HTTP error: {e}"))
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(s: tonic::Status) -> Self {
+        Error(format!("gRPC {}", csi::describe(&s)))
     }
 }
 

@@ -52,3 +52,43 @@ pub fn run(cmd: &mut Command) -> Result<String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// Every process on the host with its argv (from `/proc/<pid>/cmdline`); processes that end
+/// while being read are skipped.
+pub fn processes() -> Vec<(u32, Vec<String>)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let argv = raw
+                .split(|b| *b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect::<Vec<_>>();
+            Some((pid, argv))
+        })
+        .collect()
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// `kill -9 pid`.
+pub fn kill9(pid: u32) -> Result<()> {
+    let p = libc::pid_t::try_from(pid).map_err(|e| Error(format!("pid {pid}: {e}")))?;
+    // SAFETY: plain syscall on a pid the caller found.
+    if unsafe { libc::kill(p, libc::SIGKILL) } != 0 {
+        return Err(Error(format!(
+            "kill -9 {pid}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}

@@ -20,7 +20,10 @@ pub fn free_port() -> Result<u16> {
 }
 
 /// heketi.json for the suite: ssh executor, no auth, the background cleaner off (the suite
-/// calls cleanup itself), debug logs of node commands (for the benchmark).
+/// calls cleanup itself), the node health monitor off (scenarios stop glusterd on purpose;
+/// a check that ran meanwhile would keep those nodes out of allocations for up to its 120 s
+/// period, failing the next scenarios at random, and its commands would land in the
+/// benchmark's log), debug logs of node commands (for the benchmark).
 pub fn config(port: u16, db: &Path, sshexec: Value) -> Value {
     json!({
         "port": port.to_string(),
@@ -31,6 +34,7 @@ pub fn config(port: u16, db: &Path, sshexec: Value) -> Value {
             "db": db.display().to_string(),
             "loglevel": "debug",
             "disable_background_cleaner": true,
+            "disable_monitor_gluster_nodes": true,
         }
     })
 }

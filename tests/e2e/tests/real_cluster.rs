@@ -9,6 +9,10 @@
 //!
 //! The summary (verdicts, timings, benchmark) is also written to `$STATE/e2e-summary.txt`.
 //! `HEQET_E2E_KEEP=1` leaves the cluster up after the run (debugging only).
+//! `HEQET_E2E_ONLY=<text>` runs only the scenarios whose name contains the text, after the
+//! topology load the others need (for iterating on one scenario). Such a run is announced as
+//! FILTERED at the start and in the summary, and always fails: the skipped scenarios count
+//! as not run.
 
 mod scenarios;
 
@@ -53,10 +57,35 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         scenarios::device_remove::run,
     ),
     (
+        "8 heqet-csi: create, stage, publish, expand, plugin crash, broken mount, delete",
+        scenarios::csi::lifecycle,
+    ),
+    (
+        "bench heqet-csi: CreateVolume vs the same REST create",
+        scenarios::csi::bench,
+    ),
+    (
         "bench: create overhead and parallel creates",
         scenarios::bench::run,
     ),
 ];
+
+/// `HEQET_E2E_ONLY`, when set and not empty.
+fn filter() -> Option<String> {
+    std::env::var("HEQET_E2E_ONLY")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// The scenarios to run: all of them, or the topology load plus those matching `only`.
+fn selected(only: Option<&str>) -> Vec<(&'static str, Scenario)> {
+    SCENARIOS
+        .iter()
+        .enumerate()
+        .filter(|(i, (name, _))| *i == 0 || only.is_none_or(|o| name.contains(o)))
+        .map(|(_, s)| *s)
+        .collect()
+}
 
 fn run_one(suite: &mut Suite, f: Scenario) -> Result<()> {
     match catch_unwind(AssertUnwindSafe(|| f(suite))) {
@@ -75,6 +104,20 @@ fn run_one(suite: &mut Suite, f: Scenario) -> Result<()> {
 #[test]
 fn real_cluster_end_to_end() {
     let t0 = Instant::now();
+    let only = filter();
+    let plan = selected(only.as_deref());
+    if let Some(o) = &only {
+        assert!(
+            plan.len() > 1,
+            "HEQET_E2E_ONLY={o:?} matches no scenario besides the topology load"
+        );
+        eprintln!(
+            "[e2e] !!!!! FILTERED RUN: HEQET_E2E_ONLY={o:?} runs {} of {} scenarios; this is NOT \
+             the full suite and the test FAILS at the end because of it",
+            plan.len(),
+            SCENARIOS.len()
+        );
+    }
     require_root().expect("root");
     let _lock = SuiteLock::acquire(&state_dir().join(".suite.lock"), Duration::from_secs(900))
         .expect("suite lock");
@@ -83,10 +126,19 @@ fn real_cluster_end_to_end() {
         "[e2e] heqet binary ready after {:.1}s",
         t0.elapsed().as_secs_f64()
     );
+    // Only the CSI scenarios need it: a failed build fails them, not the suite.
+    let csi_bin = heqet_e2e::csi::heqet_csi_binary();
+    match &csi_bin {
+        Ok(_) => eprintln!(
+            "[e2e] heqet-csi binary ready after {:.1}s",
+            t0.elapsed().as_secs_f64()
+        ),
+        Err(e) => eprintln!("[e2e] heqet-csi binary NOT available: {e}"),
+    }
     let cluster = Cluster::up().expect("cluster up");
-    let mut suite = Suite::start(cluster, bin).expect("heqet serve starts");
+    let mut suite = Suite::start(cluster, bin, csi_bin).expect("heqet serve starts");
     let mut results: Vec<(&str, Result<()>, Duration)> = Vec::new();
-    for (i, (name, f)) in SCENARIOS.iter().enumerate() {
+    for (i, (name, f)) in plan.iter().enumerate() {
         eprintln!("\n[e2e] === scenario {name}");
         let started = Instant::now();
         let mut r = run_one(&mut suite, *f);
@@ -120,6 +172,18 @@ fn real_cluster_end_to_end() {
         let verdict = if r.is_ok() { "ok    " } else { "FAILED" };
         summary.push(format!("{verdict} {:>6.1}s  {name}", took.as_secs_f64()));
     }
+    if let Some(o) = &only {
+        let skipped: Vec<&str> = SCENARIOS
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| !plan.iter().any(|(p, _)| p == n))
+            .collect();
+        summary.push(format!(
+            "!!!!! FILTERED RUN (HEQET_E2E_ONLY={o:?}): {} scenario(s) NOT run: {}",
+            skipped.len(),
+            skipped.join("; ")
+        ));
+    }
     summary.extend(suite_notes());
     eprintln!();
     for line in &summary {
@@ -135,9 +199,13 @@ fn real_cluster_end_to_end() {
         .filter_map(|(n, r, _)| r.as_ref().err().map(|e| format!("{n}: {e}")))
         .collect();
     let missing = SCENARIOS.len() - results.len();
+    let filtered = only
+        .as_ref()
+        .map(|o| format!(" (FILTERED RUN: HEQET_E2E_ONLY={o:?})"))
+        .unwrap_or_default();
     assert!(
         failed.is_empty() && missing == 0,
-        "{} scenario(s) failed, {missing} not run (server log: {log}):\n{}",
+        "{} scenario(s) failed, {missing} not run{filtered} (server log: {log}):\n{}",
         failed.len(),
         failed.join("\n\n")
     );

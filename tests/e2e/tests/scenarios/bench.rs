@@ -24,11 +24,28 @@ use super::{replica3, Suite};
 /// Lines printed in the suite summary.
 pub static REPORT: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-fn report(line: String) {
+/// Print a benchmark line and keep it for the suite summary.
+pub fn report(line: String) {
     eprintln!("[e2e] bench: {line}");
     if let Ok(mut r) = REPORT.lock() {
         r.push(format!("bench: {line}"));
     }
+}
+
+/// Run `f`; return its result with its wall time and the node commands heqet logged
+/// meanwhile.
+pub fn timed_with_commands<T>(
+    suite: &Suite,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<(T, Duration, Vec<LoggedCommand>)> {
+    let offset = suite.server.log_len();
+    let start = Instant::now();
+    let v = f()?;
+    let took = start.elapsed();
+    // The log line of the last command may trail the answer by a moment.
+    std::thread::sleep(Duration::from_millis(200));
+    let cmds = logged_commands(&suite.server.log_since(offset)?);
+    Ok((v, took, cmds))
 }
 
 /// Create a volume, return it with the wall time and the node commands heqet logged for it.
@@ -36,14 +53,7 @@ fn timed_create(
     suite: &Suite,
     req: serde_json::Value,
 ) -> Result<(heqet_e2e::volume::Volume, Duration, Vec<LoggedCommand>)> {
-    let offset = suite.server.log_len();
-    let start = Instant::now();
-    let vol = suite.api.create_volume(&req)?;
-    let took = start.elapsed();
-    // The log line of the last command may trail the HTTP answer by a moment.
-    std::thread::sleep(Duration::from_millis(200));
-    let cmds = logged_commands(&suite.server.log_since(offset)?);
-    Ok((vol, took, cmds))
+    timed_with_commands(suite, || suite.api.create_volume(&req))
 }
 
 fn delete_commands(suite: &Suite, vol: &heqet_e2e::volume::Volume) -> Result<Vec<LoggedCommand>> {

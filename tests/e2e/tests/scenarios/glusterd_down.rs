@@ -2,9 +2,7 @@
 //! with a message naming that node, and leave the volume listed and working; once glusterd
 //! is back, the delete succeeds and leaves nothing behind.
 
-use std::time::Duration;
-
-use heqet_e2e::{ensure, poll, Result};
+use heqet_e2e::{ensure, Result};
 
 use super::{read_back, replica3, write_file, Suite};
 
@@ -64,15 +62,7 @@ pub fn run(suite: &mut Suite) -> Result<()> {
 
     suite.cluster.fault("glusterd-start", DOWN)?;
     // Wait until the peers see each other again, or the delete would fail once more.
-    poll(
-        "peers connected again",
-        Duration::from_secs(60),
-        Duration::from_millis(500),
-        || {
-            let s = suite.cluster.gluster(UP, &["peer", "status"])?;
-            Ok((s.matches("Peer in Cluster (Connected)").count() == 2).then_some(()))
-        },
-    )?;
+    suite.wait_peers_connected()?;
     suite.delete_checked(&still)?;
     heqet_e2e::node::all_clean(&suite.cluster)?;
     suite.space_matches()

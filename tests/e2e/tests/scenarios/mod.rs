@@ -2,13 +2,14 @@
 
 pub mod bench;
 pub mod crash;
+pub mod csi;
 pub mod device_remove;
 pub mod glusterd_down;
 pub mod layouts;
 pub mod replica;
 pub mod topology;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use heqet_e2e::api::Api;
 use heqet_e2e::cli::Cli;
@@ -29,11 +30,13 @@ pub struct Suite {
     pub work: PathBuf,
     /// A volume handed from scenario 2 to scenario 3, with its mount.
     pub carried: Option<(Volume, FuseMount)>,
+    /// The `heqet-csi` binary, or why it could not be built (only the CSI scenarios need it).
+    pub csi_bin: Result<PathBuf>,
     pub cluster: Cluster,
 }
 
 impl Suite {
-    pub fn start(cluster: Cluster, bin: PathBuf) -> Result<Suite> {
+    pub fn start(cluster: Cluster, bin: PathBuf, csi_bin: Result<PathBuf>) -> Result<Suite> {
         let work = cluster.state().join("heqet");
         let _ = std::fs::remove_dir_all(&work);
         let server = Server::start(&bin, &work, cluster.sshexec()?)?;
@@ -53,6 +56,7 @@ impl Suite {
             cli,
             work,
             carried: None,
+            csi_bin,
             cluster,
         })
     }
@@ -185,6 +189,25 @@ impl Suite {
         Ok(())
     }
 
+    /// Poll until every node's glusterd sees all its peers connected (after a glusterd
+    /// restart; until then volume commands fail).
+    pub fn wait_peers_connected(&self) -> Result<()> {
+        let nodes = self.cluster.nodes()?;
+        let others = nodes.len().saturating_sub(1);
+        for &n in &nodes {
+            heqet_e2e::poll(
+                &format!("node {n} sees its {others} peers connected"),
+                std::time::Duration::from_secs(60),
+                std::time::Duration::from_millis(500),
+                || {
+                    let s = self.cluster.gluster(n, &["peer", "status"])?;
+                    Ok((s.matches("Peer in Cluster (Connected)").count() == others).then_some(()))
+                },
+            )?;
+        }
+        Ok(())
+    }
+
     /// Every device's free space in the API equals its VG's free space on the node.
     pub fn space_matches(&self) -> Result<()> {
         let hosts = self.api.node_hosts()?;
@@ -217,17 +240,25 @@ pub fn replica3(gib: u64) -> Value {
 
 /// Write `text` into `name` on the mount and sync it.
 pub fn write_file(m: &FuseMount, name: &str, text: &str) -> Result<()> {
-    let p = m.path(name);
-    std::fs::write(&p, text).context(format!("writing {}", p.display()))?;
-    let f = std::fs::File::open(&p).context(format!("opening {}", p.display()))?;
-    f.sync_all().context(format!("fsync {}", p.display()))?;
-    Ok(())
+    write_synced(&m.path(name), text)
 }
 
 /// Read `name` from the mount; must equal `text`.
 pub fn read_back(m: &FuseMount, name: &str, text: &str) -> Result<()> {
-    let p = m.path(name);
-    let got = std::fs::read_to_string(&p).context(format!("reading {}", p.display()))?;
+    read_expect(&m.path(name), text)
+}
+
+/// Write `text` into the file `p` and sync it.
+pub fn write_synced(p: &Path, text: &str) -> Result<()> {
+    std::fs::write(p, text).context(format!("writing {}", p.display()))?;
+    let f = std::fs::File::open(p).context(format!("opening {}", p.display()))?;
+    f.sync_all().context(format!("fsync {}", p.display()))?;
+    Ok(())
+}
+
+/// Read the file `p`; must equal `text`.
+pub fn read_expect(p: &Path, text: &str) -> Result<()> {
+    let got = std::fs::read_to_string(p).context(format!("reading {}", p.display()))?;
     heqet_e2e::ensure!(got == text, "{} holds {got:?}, wrote {text:?}", p.display());
     Ok(())
 }
