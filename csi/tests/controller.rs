@@ -546,43 +546,72 @@ async fn an_unseen_failure_is_returned_once_then_the_create_starts_afresh() {
     assert_eq!(h.volumes().await, vec![v.volume_id]);
 }
 
+/// `count` CreateVolume calls at once over one connection (as the external-provisioner's
+/// workers share one); all must succeed. Returns the volumes.
+async fn burst(csi: &Csi, prefix: &str, count: usize) -> Vec<csi::Volume> {
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let mut c = csi.client.clone();
+        let name = format!("{prefix}-{i:03}");
+        tasks.push(tokio::spawn(async move {
+            let r = c.create_volume(create_req(&name, GIB, &[])).await;
+            (name, r)
+        }));
+    }
+    let mut volumes = Vec::new();
+    for t in tasks {
+        let (name, r) = t.await.expect("task");
+        let v = ok(&name, r).volume.expect("a volume");
+        assert_eq!(v.volume_context["glustervolume"], name);
+        volumes.push(v);
+    }
+    volumes
+}
+
+/// Distinct gids of every volume on the server (as heketi stores them).
+async fn assert_distinct_gids(h: &Heqet) -> HashSet<i64> {
+    let mut gids = HashSet::new();
+    for id in h.volumes().await {
+        let info = h.volume(&id).await;
+        assert!(info.gid >= 2000, "{}: gid {}", info.name, info.gid);
+        assert!(
+            gids.insert(info.gid),
+            "gid {} given twice (again to {})",
+            info.gid,
+            info.name
+        );
+    }
+    gids
+}
+
+// Multi-threaded like the real plugin's runtime: the races of gid picking need tasks that
+// run in parallel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_concurrent_creates() {
     let (h, csi) = setup(3).await;
-    if let Ok(ms) = std::env::var("HEQET_TEST_DELAY_MS") {
-        h.mock.set_delay(Duration::from_millis(ms.parse().unwrap()));
-    }
-    let mut tasks = Vec::new();
-    for i in 0..100 {
-        let mut c = csi.client.clone();
-        tasks.push(tokio::spawn(async move {
-            let name = format!("pvc-{i:03}");
-            let r = c.create_volume(create_req(&name, GIB, &[])).await;
-            (name, r.map(|r| r.into_inner().volume.expect("volume")))
-        }));
-    }
-    let mut ids = HashSet::new();
-    let mut context_gids = HashSet::new();
-    for t in tasks {
-        let (name, r) = t.await.expect("task");
-        let v = match r {
-            Ok(v) => v,
-            Err(s) => panic!("{name}: {:?}: {}", s.code(), s.message()),
-        };
-        assert_eq!(v.volume_context["glustervolume"], name);
-        assert!(ids.insert(v.volume_id.clone()), "{name}: duplicate id");
-        context_gids.insert(gid_of(&v).expect("gid"));
-    }
+    let volumes = burst(&csi, "pvc", 100).await;
+    let ids: HashSet<String> = volumes.iter().map(|v| v.volume_id.clone()).collect();
+    assert_eq!(ids.len(), 100, "distinct volume ids");
     let listed: HashSet<String> = h.volumes().await.into_iter().collect();
     assert_eq!(listed.len(), 100);
     assert_eq!(listed, ids);
-    let mut gids = HashSet::new();
-    for id in &listed {
-        let info = h.volume(id).await;
-        assert!(info.gid >= 2000);
-        assert!(gids.insert(info.gid), "gid {} given twice", info.gid);
+    let gids = assert_distinct_gids(&h).await;
+    let context_gids: HashSet<i64> = volumes.iter().map(|v| gid_of(v).expect("gid")).collect();
+    assert_eq!(gids, context_gids, "the contexts carry heketi's gids");
+}
+
+/// Creates finishing while others pick their gid, over and over: the gid of a volume that
+/// just finished must never be handed out again (it once was, by two races: the gid left the
+/// reserved set before the volume entered the index, and an index refresh dropped volumes
+/// created while its list was on its way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gids_stay_distinct_while_creates_finish() {
+    let (h, csi) = setup(3).await;
+    for (round, delay_ms) in [0, 3, 0, 7, 0, 1].into_iter().enumerate() {
+        h.mock.set_delay(Duration::from_millis(delay_ms));
+        burst(&csi, &format!("pvc-r{round}"), 40).await;
     }
-    assert_eq!(gids, context_gids);
+    assert_eq!(assert_distinct_gids(&h).await.len(), 240);
 }
 
 // ----------------------------------------------------------------------------- DeleteVolume
@@ -951,7 +980,7 @@ async fn get_capacity_is_what_a_create_can_get() {
 
 #[tokio::test]
 async fn get_capacity_for_none_and_disperse_fits_too() {
-    for (vt, name, min_gib) in [("disperse:2:1", "pvc-ec", 190), ("none", "pvc-none", 290)] {
+    for (vt, name, min_gib) in [("disperse:2:1", "pvc-ec", 190), ("none", "pvc-none", 280)] {
         // A fresh server each: the create below takes (nearly) all the space.
         let (_h, mut csi) = setup_with(
             HeqetOptions {
@@ -976,7 +1005,7 @@ async fn get_capacity_for_none_and_disperse_fits_too() {
         .available_capacity;
         // disperse 2+1 stores two nodes' worth, none three, less pool metadata.
         let gib = bytes / GIB;
-        assert!((min_gib..min_gib + 10).contains(&gib), "{vt}: {gib} GiB");
+        assert!((min_gib..min_gib + 20).contains(&gib), "{vt}: {gib} GiB");
         fails(
             vt,
             csi.client

@@ -6,6 +6,7 @@
 //! the new ones. Refreshes are serialized so a burst of concurrent creates costs one scan.
 
 use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use heqet_api::client::{Client, ClientError};
@@ -46,13 +47,21 @@ const FETCH_CONCURRENCY: usize = 16;
 #[derive(Default)]
 pub struct NameIndex {
     by_id: Mutex<HashMap<String, VolumeSummary>>,
-    refresh: Mutex<()>,
+    /// Held by the running refresh; when the last successful one sent its list.
+    refresh: Mutex<Option<Instant>>,
 }
 
 impl NameIndex {
     /// Bring the index up to date with the server's volume list.
     pub async fn refresh(&self, client: &Client) -> Result<(), ClientError> {
-        let _one_at_a_time = self.refresh.lock().await;
+        let asked = Instant::now();
+        let mut last_listed = self.refresh.lock().await;
+        // A refresh that listed after this call was made has seen everything this one would:
+        // the callers that queued behind one refresh share the next instead of one each.
+        if last_listed.is_some_and(|t| t > asked) {
+            return Ok(());
+        }
+        let listing = Instant::now();
         // Only entries known before the list can be dropped for missing from it: one upserted
         // while the list was on its way (a create that just finished) is missing from a list
         // the server made before, and dropping it would free its gid for a second volume.
@@ -86,6 +95,7 @@ impl NameIndex {
                 by_id.insert(s.id.clone(), s);
             }
         }
+        *last_listed = Some(listing);
         Ok(())
     }
 

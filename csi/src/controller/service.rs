@@ -242,6 +242,7 @@ impl Inner {
             ));
         }
         let src_gib = u64::try_from(src.size).unwrap_or(0);
+        let size_gib = if size_gib == 0 { src_gib } else { size_gib };
         if size_gib < src_gib {
             return Err(ControllerError::OutOfRange(format!(
                 "a clone of {source_csi_id} needs at least its size, {src_gib} GiB; {size_gib} GiB requested"
@@ -320,6 +321,13 @@ impl Inner {
                 }
                 Some((v.volume_id.clone(), r))
             }
+        };
+        // A clone without a capacity range gets its source's size: 0 tells clone_volume so
+        // (capacity_gib never gives 0), and any existing volume of the name fits it.
+        let size_gib = if source.is_some() && required == 0 && limit == 0 {
+            0
+        } else {
+            size_gib
         };
 
         match self.inflight.claim(&ep.url, &name) {

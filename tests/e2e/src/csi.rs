@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
 use tonic::Status;
 
+use crate::cgroup::PluginCgroup;
 use crate::proc::tail;
 use crate::{bail, Context, Result};
 
@@ -242,6 +243,8 @@ pub struct CsiPlugin {
     log: PathBuf,
     child: Option<Child>,
     client: CsiClient,
+    /// Where the plugin runs, as a container runtime would put it.
+    cgroup: PluginCgroup,
 }
 
 impl CsiPlugin {
@@ -260,6 +263,7 @@ impl CsiPlugin {
             dir,
             resturl: resturl.to_string(),
             child: None,
+            cgroup: PluginCgroup::create("heqet-e2e-csi-plugin")?,
         };
         p.spawn()?;
         p.wait_ready()?;
@@ -281,6 +285,11 @@ impl CsiPlugin {
 
     pub fn client(&self) -> &CsiClient {
         &self.client
+    }
+
+    /// Whether `pid` runs in the plugin's cgroup (where a container runtime's kill reaches).
+    pub fn in_cgroup(&self, pid: u32) -> bool {
+        self.cgroup.contains(pid)
     }
 
     /// The plugin's pid, which is also its process group id.
@@ -341,8 +350,10 @@ impl CsiPlugin {
             .stderr(err)
             .spawn()
             .context(format!("starting {}", self.bin.display()))?;
+        // Into the plugin's cgroup before it can mount anything (it mounts only on RPCs).
+        let joined = self.cgroup.join(child.id());
         self.child = Some(child);
-        Ok(())
+        joined
     }
 
     /// Poll Probe until it answers ready (a missing `ready` means ready, per the spec).
@@ -375,8 +386,8 @@ impl CsiPlugin {
         }
     }
 
-    /// `kill -9` of the plugin's whole process group (its crash, or the container runtime
-    /// killing its cgroup); returns once no process of the group is left.
+    /// `kill -9` of every process in the plugin's cgroup and of its whole process group (the
+    /// container runtime stopping it, or its crash); returns once no process of either is left.
     pub fn kill9_group(&mut self) -> Result<()> {
         let Some(mut child) = self.child.take() else {
             bail!("heqet-csi is not running");
@@ -384,10 +395,14 @@ impl CsiPlugin {
         let pgid = child.id();
         let pg =
             libc::pid_t::try_from(pgid).map_err(|e| crate::Error(format!("pid {pgid}: {e}")))?;
+        // As a container runtime stops a plugin container: everything in its cgroup dies.
+        self.cgroup.kill_all()?;
         // SAFETY: plain syscall; the group is the plugin's own (setsid at spawn).
         if unsafe { libc::kill(-pg, libc::SIGKILL) } != 0 {
             let e = std::io::Error::last_os_error();
-            bail!("kill -9 -{pgid}: {e}");
+            if e.raw_os_error() != Some(libc::ESRCH) {
+                bail!("kill -9 -{pgid}: {e}");
+            }
         }
         child.wait().context("reaping heqet-csi")?;
         crate::poll(

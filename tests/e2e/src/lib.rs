@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod cgroup;
 pub mod cli;
 pub mod cluster;
 pub mod csi;

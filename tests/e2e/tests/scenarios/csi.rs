@@ -564,6 +564,16 @@ impl Lifecycle<'_> {
             .plugin
             .pid()
             .context("the plugin is not running")?;
+        // The model of a runtime's kill must hold: the plugin is in its cgroup; the client
+        // it started is not (else the kill below takes the client too, as with other drivers).
+        ensure!(
+            self.host.plugin.in_cgroup(pgid),
+            "heqet-csi {pgid} is not in its cgroup: the kill would prove nothing"
+        );
+        ensure!(
+            !self.host.plugin.in_cgroup(client),
+            "glusterfs client {client} runs in the plugin's cgroup: a container runtime's kill would take it"
+        );
         self.host.plugin.kill9_group()?;
         eprintln!("[e2e] csi: process group {pgid} of heqet-csi killed; glusterfs client {client}");
 
