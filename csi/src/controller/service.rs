@@ -5,10 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use heqet_api::client::ClientError;
-use heqet_api::types::{
-    VolumeCloneRequest, VolumeCreateRequest, VolumeExpandRequest, VolumeInfoResponse,
-    VolumeSnapshot,
-};
+use heqet_api::types::{VolumeCloneRequest, VolumeExpandRequest, VolumeInfoResponse};
 use tonic::{Request, Response, Status};
 
 use crate::controller::capacity::{self, ClusterFree};
@@ -182,22 +179,8 @@ impl Inner {
                     }
                     ep.state.reserved_gids().remove(&gid);
                 };
-                let mut options = p.volume_options.clone();
-                options.push(params::marker_option(&csi_name));
-                let req = VolumeCreateRequest {
-                    size: size_gib as i64,
-                    clusters: p.clusters.clone(),
-                    name: name.clone(),
-                    durability: p.durability.clone(),
-                    gid: i64::from(gid),
-                    glustervolumeoptions: options,
-                    block: false,
-                    // As the in-tree provisioner: snapshots on, thin pool = size x factor.
-                    snapshot: VolumeSnapshot {
-                        enable: true,
-                        factor: p.snap_factor as f32,
-                    },
-                };
+                // As the in-tree provisioner: snapshots on, thin pool = size x factor.
+                let req = params::create_request(&p, &name, &csi_name, size_gib, gid);
                 let r = ep.client.volume_create(&req).await;
                 if let Ok(info) = &r {
                     // Into the index before the gid leaves `reserved`: no moment without both.

@@ -3,9 +3,7 @@
 //! group of its own so `kill9_group` can crash it as a container runtime would, and a
 //! blocking gRPC client for it ([`CsiClient`]).
 
-use std::fs::{File, OpenOptions};
 use std::future::Future;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -303,35 +301,15 @@ impl CsiPlugin {
         tail(&text, 6000).to_string()
     }
 
-    fn log_file(&self) -> Result<File> {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .context(format!("opening {}", self.log.display()))
-    }
-
     fn spawn(&mut self) -> Result<()> {
         if self.child.is_some() {
             bail!("heqet-csi is already running");
         }
-        let out = self.log_file()?;
-        let err = out.try_clone().context("duplicating the log file")?;
+        let (out, err) = crate::proc::log_stdio(&self.log)?;
         let mut cmd = Command::new(&self.bin);
         // Its own process group, so a kill -9 of the group is the plugin's crash and nothing
         // else's; and it must not outlive the suite.
-        // SAFETY: setsid and prctl are async-signal-safe and touch no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::setsid() < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        crate::proc::die_with_parent(&mut cmd, true);
         let child = cmd
             .arg("--endpoint")
             .arg(format!("unix://{}", self.socket().display()))

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use crate::{Error, Result};
+use crate::{Context, Error, Result};
 
 /// The command line of `cmd`, for messages.
 pub fn display(cmd: &Command) -> String {
@@ -91,4 +91,33 @@ pub fn kill9(pid: u32) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Append-mode stdout and stderr handles on one log file, for a child process.
+pub fn log_stdio(log: &std::path::Path) -> Result<(std::fs::File, std::fs::File)> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .context(format!("opening {}", log.display()))?;
+    let err = out.try_clone().context("duplicating the log file")?;
+    Ok((out, err))
+}
+
+/// The child dies with the suite (PR_SET_PDEATHSIG) and, with `new_session`, runs in a
+/// session and process group of its own (so a kill of that group hits only it).
+pub fn die_with_parent(cmd: &mut Command, new_session: bool) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid and prctl are async-signal-safe and touch no memory of the parent.
+    unsafe {
+        cmd.pre_exec(move || {
+            if new_session && libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }

@@ -1,9 +1,7 @@
 //! A `heqet serve` process with the ssh executor: heketi.json written by the suite, log in a
 //! file, killed on drop. `kill9` + `restart` model a crash of the service.
 
-use std::fs::{File, OpenOptions};
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,32 +85,15 @@ impl Server {
         Ok(String::from_utf8_lossy(&bytes[from..]).into_owned())
     }
 
-    fn log_file(&self) -> Result<File> {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .context(format!("opening {}", self.log.display()))
-    }
-
     /// Start the process (again) on the same config and database.
     pub fn spawn(&mut self) -> Result<()> {
         if self.child.is_some() {
             bail!("heqet serve is already running");
         }
-        let out = self.log_file()?;
-        let err = out.try_clone().context("duplicating the log file")?;
+        let (out, err) = crate::proc::log_stdio(&self.log)?;
         let mut cmd = Command::new(&self.bin);
         // If the suite itself is killed, the server must not outlive it.
-        // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        crate::proc::die_with_parent(&mut cmd, false);
         let child = cmd
             .arg("serve")
             .arg("--config")
