@@ -280,7 +280,8 @@ pub fn connect_error(e: &io::Error) -> String {
     }
 }
 
-fn secs(d: Duration) -> String {
+/// A duration for messages: `5` or `0.5` (seconds).
+pub(crate) fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{}", d.as_secs())

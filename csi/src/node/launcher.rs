@@ -40,6 +40,7 @@ use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
 use crate::error::NodeError;
+use crate::node::health::secs;
 use crate::node::mountinfo::{self, MountEntry};
 
 /// Name of the cgroup the mount commands (and so the glusterfs daemons) are moved into when
@@ -868,15 +869,6 @@ fn quote_line(line: &[OsString]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn secs(d: Duration) -> String {
-    let s = d.as_secs_f64();
-    if s.fract() == 0.0 {
-        format!("{}", d.as_secs())
-    } else {
-        format!("{s:.1}")
-    }
 }
 
 fn pid1_mount_ns_differs() -> std::io::Result<bool> {
