@@ -281,13 +281,24 @@ impl Inner {
         let device = format!("{primary}:/{}", src.volume);
         self.mkdir(staging).await?;
         let staging_s = staging.to_string_lossy();
-        self.launcher
+        if let Err(e) = self
+            .launcher
             .run_detached(
                 volume_id,
                 &["mount", "-t", "glusterfs", "-o", &opts, &device, &staging_s],
                 MOUNT_TIMEOUT,
             )
-            .await?;
+            .await
+        {
+            // The client mounts before it learns that the volfile fetch failed, so a failed
+            // mount can leave its dead FUSE mount behind: remove it so a retry starts clean.
+            if let Ok(Some(_)) = self.mount_at(staging).await {
+                if let Err(cleanup) = self.umount(staging).await {
+                    tracing::warn!(staging = %staging_s, error = %cleanup, "cannot remove the mount a failed mount left");
+                }
+            }
+            return Err(e);
+        }
         match self.mount_at(staging).await? {
             Some(m) if m.is_glusterfs() => Ok(()),
             other => Err(NodeError::CommandFailed {
