@@ -13,7 +13,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 step "installing packages the suites need"
-packages=(glusterfs-server glusterfs-client openssh-server lvm2 xfsprogs thin-provisioning-tools parted iproute2 util-linux)
+packages=(glusterfs-server glusterfs-client openssh-server lvm2 xfsprogs thin-provisioning-tools parted iproute2 util-linux openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
