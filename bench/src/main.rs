@@ -571,6 +571,17 @@ mod csi {
         result
     }
 
+    /// The volume ids the REST server lists.
+    async fn volume_ids(rest: &RestClient) -> Result<HashSet<String>, String> {
+        Ok(rest
+            .volume_list()
+            .await
+            .map_err(|e| e.to_string())?
+            .volumes
+            .into_iter()
+            .collect())
+    }
+
     async fn csi_create(
         grpc: &mut ControllerClient<Channel>,
         name: String,
@@ -694,13 +705,7 @@ mod csi {
         );
 
         // (b) A burst, as the external-provisioner's workers send it: one connection.
-        let before: HashSet<String> = rest
-            .volume_list()
-            .await
-            .map_err(|e| e.to_string())?
-            .volumes
-            .into_iter()
-            .collect();
+        let before = volume_ids(rest).await?;
         let started = Instant::now();
         let mut tasks = Vec::with_capacity(c.concurrent);
         for i in 0..c.concurrent {
@@ -728,13 +733,7 @@ mod csi {
         }
         let secs = started.elapsed().as_secs_f64();
         lat.sort();
-        let after: HashSet<String> = rest
-            .volume_list()
-            .await
-            .map_err(|e| e.to_string())?
-            .volumes
-            .into_iter()
-            .collect();
+        let after = volume_ids(rest).await?;
         let new: HashSet<&String> = after.difference(&before).collect();
         let mut gids = HashSet::new();
         for id in &ids {
