@@ -65,6 +65,18 @@ fn rest(context: String) -> impl FnOnce(ClientError) -> ControllerError {
     move |source| ControllerError::Rest { context, source }
 }
 
+/// The error of a create or clone of `name`. heketi's "name already in use" for a name our
+/// index does not have means a create of it is still pending on the server (e.g. started
+/// before this controller restarted).
+fn create_error(name: &str, context: String) -> impl FnOnce(ClientError) -> ControllerError + '_ {
+    move |e| match &e {
+        ClientError::Http { message, .. } if message.contains("already in use") => {
+            ControllerError::CreateInProgress(name.to_string())
+        }
+        _ => rest(context)(e),
+    }
+}
+
 fn is_not_found(e: &ClientError) -> bool {
     matches!(e, ClientError::Http { status: 404, .. })
 }
@@ -187,20 +199,12 @@ impl Inner {
                     ep.state.index.upsert(info).await;
                 }
                 ep.state.reserved_gids().remove(&gid);
-                match r {
-                    Ok(info) => info,
-                    // Only a create that is still pending on the server hides a taken name
-                    // from our index (e.g. started before this controller restarted).
-                    Err(ClientError::Http { message, .. })
-                        if message.contains("already in use") =>
-                    {
-                        return Err(ControllerError::CreateInProgress(name));
-                    }
-                    Err(e) => return Err(rest(format!("creating volume {name} on {}", ep.url))(e)),
-                }
+                r.map_err(create_error(
+                    &name,
+                    format!("creating volume {name} on {}", ep.url),
+                ))?
             }
         };
-        ep.state.index.upsert(&info).await;
         Ok(info)
     }
 
@@ -240,12 +244,10 @@ impl Inner {
                 },
             )
             .await
-            .map_err(|e| match &e {
-                ClientError::Http { message, .. } if message.contains("already in use") => {
-                    ControllerError::CreateInProgress(name.to_string())
-                }
-                _ => rest(format!("cloning volume {} as {name} on {}", r.id, ep.url))(e),
-            })?;
+            .map_err(create_error(
+                name,
+                format!("cloning volume {} as {name} on {}", r.id, ep.url),
+            ))?;
         ep.state.index.upsert(&info).await;
         if size_gib > src_gib {
             info = ep
@@ -261,6 +263,7 @@ impl Inner {
                     "expanding the clone {name} to {size_gib} GiB on {}",
                     ep.url
                 )))?;
+            ep.state.index.upsert(&info).await;
         }
         Ok(info)
     }
