@@ -82,7 +82,9 @@ pub fn df_size(path: &Path) -> Result<u64> {
         .map_err(|e| crate::Error(format!("df size of {} {line:?}: {e}", path.display())))
 }
 
-/// One line of `/proc/self/mountinfo`.
+/// One line of `/proc/self/mountinfo`. Parsed here rather than with heqet-csi's own
+/// `node::mountinfo`: the suite checks the driver's mounts, so it must not share the driver's
+/// reading of the mount table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountInfo {
     /// `major:minor` of the filesystem: a bind mount shares it with its source.
