@@ -35,11 +35,8 @@ pub enum ExecutorKind {
     Kube,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ZoneChecking {
-    None,
-    Strict,
-}
+/// Whether bricks of a replica set must be in distinct zones (placement's own type).
+pub use heqet_topology::placement::ZoneChecking;
 
 /// Everything `heqet serve` needs. Built from heketi.json + env by [`Config::load`].
 #[derive(Clone, Debug)]

@@ -67,6 +67,22 @@ impl ApiError {
     }
 }
 
+/// The one mapping of the engine's errors to heketi's statuses.
+impl From<crate::engine::EngineError> for ApiError {
+    fn from(e: crate::engine::EngineError) -> Self {
+        use crate::engine::EngineError as E;
+        match e {
+            E::Busy => ApiError::Busy,
+            E::IdNotFound => ApiError::IdNotFound,
+            E::Missing(m) => ApiError::NotFound(m),
+            E::Invalid(m) => ApiError::BadRequest(m),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Failed(m) => ApiError::Internal(m),
+            E::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store error");

@@ -5,12 +5,12 @@
 
 pub mod auth;
 pub mod config;
-pub mod dbdump;
+
 pub mod engine;
 pub mod error;
 pub mod http;
 pub mod model;
-pub mod placement_cache;
+
 pub mod store;
 pub mod validate;
 

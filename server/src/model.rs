@@ -5,6 +5,67 @@ use heqet_api::{BlockInfo, Tags, VolumeDurabilityInfo};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 
+/// The administrative state of a node or device (heketi's names on the wire and in the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[serde(rename_all = "lowercase")]
+#[sqlx(rename_all = "lowercase")]
+pub enum EntryState {
+    Online,
+    Offline,
+    Failed,
+}
+
+impl EntryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryState::Online => "online",
+            EntryState::Offline => "offline",
+            EntryState::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for EntryState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "online" => Ok(EntryState::Online),
+            "offline" => Ok(EntryState::Offline),
+            "failed" => Ok(EntryState::Failed),
+            other => Err(format!("unknown state {other:?}")),
+        }
+    }
+}
+
+/// Where a journal entry stands. `New` is running (or its process died and nobody has
+/// noticed yet); `Stale` was left by a stopped server; `Failed` could not be undone or
+/// cleaned and waits for `server operations cleanup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+pub enum OpStatus {
+    #[sqlx(rename = "")]
+    New,
+    #[sqlx(rename = "stale")]
+    Stale,
+    #[sqlx(rename = "failed")]
+    Failed,
+}
+
+impl OpStatus {
+    /// The names the store and the API use (empty for an entry still running).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpStatus::New => "",
+            OpStatus::Stale => "stale",
+            OpStatus::Failed => "failed",
+        }
+    }
+
+    /// Cleanup may take it (nothing runs it).
+    pub fn cleanable(self) -> bool {
+        matches!(self, OpStatus::Stale | OpStatus::Failed)
+    }
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ClusterRow {
     pub id: String,
@@ -20,7 +81,7 @@ pub struct NodeRow {
     pub manage: Json<Vec<String>>,
     pub storage: Json<Vec<String>>,
     pub tags: Json<Tags>,
-    pub state: String,
+    pub state: EntryState,
     pub pending_op: Option<String>,
 }
 
@@ -44,7 +105,7 @@ pub struct DeviceRow {
     pub id: String,
     pub node_id: String,
     pub name: String,
-    pub state: String,
+    pub state: EntryState,
     pub total: i64,
     pub free: i64,
     pub used: i64,
@@ -227,7 +288,7 @@ pub struct Change {
 pub struct OperationRow {
     pub id: String,
     pub kind: String,
-    pub status: String,
+    pub status: OpStatus,
     pub created_at: i64,
     pub payload: Json<OpPayload>,
     pub changes: Json<Vec<Change>>,

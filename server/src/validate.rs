@@ -125,7 +125,8 @@ pub fn device_add(r: &DeviceAddRequest) -> Result<(), ApiError> {
     f.finish()
 }
 
-pub fn state(state: &str, healcheck: &str) -> Result<(), ApiError> {
+/// A state change request; returns the state asked for.
+pub fn state(state: &str, healcheck: &str) -> Result<crate::model::EntryState, ApiError> {
     let mut f = Fields::default();
     if state.is_empty() {
         f.add("state", "cannot be blank");
@@ -135,7 +136,10 @@ pub fn state(state: &str, healcheck: &str) -> Result<(), ApiError> {
     if !matches!(healcheck, "" | "enable" | "disable") {
         f.add("healcheck", "must be a valid value");
     }
-    f.finish()
+    f.finish()?;
+    state
+        .parse()
+        .map_err(|_| ApiError::Validation(format!("state: {state} is not valid state.")))
 }
 
 /// A gluster volume option `"<key> <value>"`, checked so it can never be more than one

@@ -1,13 +1,21 @@
-//! Crash recovery: journal entries left by a stopped server become `stale`; cleanup finishes
-//! or undoes them on the nodes and in the store, and answers their `/queue` entries.
+//! Crash recovery: journal entries left by a stopped server become `stale`; cleanup rebuilds
+//! each as its operation and lets the runner end it (`clean`, then `finish` or `rollback`).
 //! Also the background loops (cleaner, health monitor).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Engine;
+use super::device_add::{DeviceAdd, DeviceDelete};
+use super::device_state::RemoveDevice;
+use super::node_ops::{NodeAdd, NodeDelete};
+use super::op::{interrupted, OpId};
+use super::volume_clone::VolumeClone;
+use super::volume_create::VolumeCreate;
+use super::volume_delete::VolumeDelete;
+use super::volume_expand::VolumeExpand;
+use super::{Engine, EngineError};
 use crate::model::*;
-use crate::store::{self, write, StoreError};
+use crate::store::{StoreError, StoreResult};
 
 const RESTARTED: &str =
     "The server restarted before this operation finished; check the state of the object and retry";
@@ -17,57 +25,50 @@ impl Engine {
     /// without a journal entry can no longer finish.
     pub async fn recover_on_start(&self) -> Result<usize, StoreError> {
         let mut w = self.store.writer().await;
-        let stale = sqlx::query("UPDATE operations SET status = 'stale' WHERE status = ''")
-            .execute(&mut w.conn)
-            .await?
-            .rows_affected();
-        sqlx::query(
-            "UPDATE queue SET state = 'failed', message = ?, finished_at = ? \
-             WHERE state = 'pending' AND (op_id IS NULL OR op_id NOT IN (SELECT id FROM operations))",
-        )
-        .bind(RESTARTED)
-        .bind(now_secs())
-        .execute(&mut w.conn)
-        .await?;
+        let mut tx = w.begin().await?;
+        let stale = tx.mark_new_operations_stale().await?;
+        tx.fail_orphaned_queues(RESTARTED).await?;
+        tx.commit().await?;
         Ok(stale as usize)
     }
 
     /// Mark new entries older than `age` that are not running here as stale (another
     /// process died holding them).
     async fn mark_abandoned(&self, age: i64) -> Result<(), StoreError> {
-        let ops = store::operation_rows(&self.store.read).await?;
+        let ops = self.store.read().operation_rows().await?;
         let cutoff = now_secs() - age;
-        let mut w = self.store.writer().await;
         for op in ops {
-            if op.status.is_empty() && op.created_at < cutoff && !self.is_in_flight(&op.id) {
-                write::set_operation_status(&mut w.conn, &op.id, "stale").await?;
+            if op.status == OpStatus::New && op.created_at < cutoff && !self.is_in_flight(&op.id) {
+                self.set_status(&op.id, OpStatus::Stale).await?;
             }
         }
         Ok(())
     }
 
+    async fn set_status(&self, op_id: &str, status: OpStatus) -> StoreResult<()> {
+        let mut w = self.store.writer().await;
+        let mut tx = w.begin().await?;
+        tx.set_operation_status(op_id, status).await?;
+        tx.commit().await
+    }
+
     /// Clean up stale and failed operations (`ids` empty = all). Failures are logged and the
     /// entry is kept as `failed`.
     pub async fn cleanup(&self, ids: &[String]) -> Result<(), StoreError> {
-        let ops = store::operation_rows(&self.store.read).await?;
+        let ops = self.store.read().operation_rows().await?;
         for op in ops {
             if !ids.is_empty() && !ids.contains(&op.id) {
                 continue;
             }
-            if !(op.status == "stale" || op.status == "failed") || self.is_in_flight(&op.id) {
+            if !op.status.cleanable() || self.is_in_flight(&op.id) {
                 continue;
             }
-            if let Ok(mut s) = self.in_flight.lock() {
-                s.insert(op.id.clone());
-            }
+            self.set_in_flight(&op.id, true);
             let result = self.clean_one(&op).await;
-            if let Ok(mut s) = self.in_flight.lock() {
-                s.remove(&op.id);
-            }
+            self.set_in_flight(&op.id, false);
             if let Err(e) = result {
                 tracing::warn!(op = %op.id, kind = %op.kind, error = %e, "cleanup failed; kept as failed");
-                let mut w = self.store.writer().await;
-                write::set_operation_status(&mut w.conn, &op.id, "failed").await?;
+                self.set_status(&op.id, OpStatus::Failed).await?;
             } else {
                 tracing::info!(op = %op.id, kind = %op.kind, "cleaned up");
             }
@@ -75,132 +76,84 @@ impl Engine {
         Ok(())
     }
 
-    async fn queue_ids_of(&self, op_id: &str) -> Result<Vec<String>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM queue WHERE op_id = ? AND state = 'pending'")
-                .bind(op_id)
-                .fetch_all(&self.store.read)
-                .await?,
-        )
+    /// `POST /operations/pending/cleanup`: clean up in the background, with a queue entry.
+    pub async fn start_cleanup(self: &Arc<Self>, ids: Vec<String>) -> Result<String, EngineError> {
+        let admission = self.admit()?;
+        let engine = self.clone();
+        self.start_task(admission, async move {
+            engine.cleanup(&ids).await.map_err(|e| e.to_string())
+        })
+        .await
     }
 
-    async fn fail_queues(&self, queues: &[String], msg: &str) -> Result<(), StoreError> {
-        let mut w = self.store.writer().await;
-        for q in queues {
-            write::finish_queue(&mut w.conn, q, &Err(msg.to_string())).await?;
-        }
-        Ok(())
-    }
-
+    /// Rebuild the operation of a journal entry and end it.
     async fn clean_one(&self, op: &OperationRow) -> Result<(), String> {
-        let queues = self.queue_ids_of(&op.id).await.map_err(|e| e.to_string())?;
-        let first_q = queues.first().cloned().unwrap_or_default();
-        let interrupted = |what: &str| {
-            format!("{what} was interrupted (server stopped) and has been rolled back")
-        };
+        let id = OpId(op.id.clone());
         match &op.payload.0 {
             OpPayload::CreateVolume { volume_id } => {
-                self.undo_volume_create(&op.id, volume_id).await?;
-                self.rollback_volume_create_stale(
-                    &op.id,
-                    volume_id,
-                    &queues,
-                    &interrupted("Volume create"),
-                )
-                .await
-                .map_err(|e| e.to_string())
+                let o = VolumeCreate::load(self, &id, volume_id).await?;
+                self.clean_with(o, &id).await
             }
             OpPayload::DeleteVolume { volume_id } => {
-                self.run_volume_delete(&op.id, volume_id, &first_q).await
+                let o = VolumeDelete::load(self, volume_id).await?;
+                self.clean_with(o, &id).await
             }
-            OpPayload::ExpandVolume { volume_id, .. } => {
-                self.undo_volume_expand(&op.id, volume_id).await?;
-                self.rollback_expand(&op.id, volume_id, &first_q, &interrupted("Volume expand"))
-                    .await
-                    .map_err(|e| e.to_string())
+            OpPayload::ExpandVolume {
+                volume_id,
+                expand_size,
+            } => {
+                let o = VolumeExpand::load(self, &id, volume_id, *expand_size).await?;
+                self.clean_with(o, &id).await
             }
-            OpPayload::CloneVolume { clone_id, .. } => {
-                if let Ok(Some(clone)) = store::volume_row(&self.store.read, clone_id).await {
-                    let nodes = store::nodes_of_cluster(&self.store.read, &clone.cluster_id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if let Some(n) = nodes.first() {
-                        let t = n.target();
-                        self.on_node(&t, || self.exec.volume_destroy(&t, &clone.name))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-                self.rollback_clone(&op.id, clone_id, &first_q, &interrupted("Volume clone"))
-                    .await
-                    .map_err(|e| e.to_string())
+            OpPayload::CloneVolume {
+                origin_id,
+                clone_id,
+            } => {
+                let o = VolumeClone::load(self, origin_id, clone_id).await?;
+                self.clean_with(o, &id).await
             }
-            OpPayload::RemoveDevice { .. } => {
-                // Bricks moved so far stay moved; the device stays offline for a new try.
-                let mut w = self.store.writer().await;
-                write::delete_operation(&mut w.conn, &op.id)
+            OpPayload::RemoveDevice {
+                device_id,
+                healcheck,
+            } => {
+                self.clean_with(RemoveDevice::load(device_id, *healcheck), &id)
                     .await
-                    .map_err(|e| e.to_string())
             }
-            OpPayload::AddDevice { device_id, .. } => {
-                let dev = store::device_row(&self.store.read, device_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if let Some(dev) = dev {
-                    if let Ok(Some(node)) = store::node_row(&self.store.read, &dev.node_id).await {
-                        let t = node.target();
-                        let dref = dev.device_ref();
-                        // Forced: the device may be anywhere between untouched and a full VG.
-                        self.on_node(&t, || self.exec.device_teardown(&t, &dref, true))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
-                let res: Result<(), StoreError> = async {
-                    let mut w = self.store.writer().await;
-                    let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-                    sqlx::query("DELETE FROM devices WHERE id = ? AND pending_op IS NOT NULL")
-                        .bind(device_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    write::delete_operation(&mut tx, &op.id).await?;
-                    tx.commit().await?;
-                    w.devices.invalidate();
-                    Ok(())
-                }
-                .await;
-                res.map_err(|e| e.to_string())?;
-                self.fail_queues(&queues, &interrupted("Device add"))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            OpPayload::AddDevice {
+                device_id,
+                destroydata,
+            } => match DeviceAdd::load(self, device_id, *destroydata).await? {
+                Some(o) => self.clean_with(o, &id).await,
+                // Nothing of the device is left in the store: only the entry remains.
+                None => self.forget(&id, &interrupted("Device add")).await,
+            },
             OpPayload::DeleteDevice {
                 device_id,
                 forceforget,
             } => {
-                let dev = store::device_row(&self.store.read, device_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("device {device_id} not found"))?;
-                let node = store::node_row(&self.store.read, &dev.node_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("node {} not found", dev.node_id))?;
-                self.run_device_delete(&op.id, &dev, &node, *forceforget, &first_q)
-                    .await
+                let o = DeviceDelete::load(self, device_id, *forceforget).await?;
+                self.clean_with(o, &id).await
             }
-            OpPayload::AddNode { node_id } => self
-                .finish_node_add(&op.id, node_id, &first_q, Err(interrupted("Node add")))
-                .await
-                .map_err(|e| e.to_string()),
+            OpPayload::AddNode { node_id } => self.clean_with(NodeAdd::load(node_id), &id).await,
             OpPayload::DeleteNode { node_id } => {
-                let node = store::node_row(&self.store.read, node_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("node {node_id} not found"))?;
-                self.run_node_delete(&op.id, &node, &first_q).await
+                let o = NodeDelete::load(self, node_id).await?;
+                self.clean_with(o, &id).await
             }
         }
+    }
+
+    /// Drop a journal entry that describes nothing any more, failing its queue entries.
+    async fn forget(&self, id: &OpId, msg: &str) -> Result<(), String> {
+        let mut w = self.store.writer().await;
+        let r: StoreResult<()> = async {
+            let mut tx = w.begin().await?;
+            tx.delete_operation(id.as_str()).await?;
+            tx.finish_queues_of(id.as_str(), &Err(msg.to_string()))
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        r.map_err(|e| e.to_string())
     }
 
     /// The background cleaner and the node health monitor, as configured.
@@ -246,12 +199,7 @@ impl Engine {
 
     /// One round of the health monitor: glusterd check of every node.
     pub async fn check_nodes(&self) {
-        let nodes: Vec<NodeRow> = match sqlx::query_as(
-            "SELECT id, cluster_id, zone, manage, storage, tags, state, pending_op FROM nodes WHERE pending_op IS NULL",
-        )
-        .fetch_all(&self.store.read)
-        .await
-        {
+        let nodes = match self.store.read().nodes(None).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "health monitor cannot list nodes");
@@ -260,7 +208,7 @@ impl Engine {
         };
         for n in nodes {
             let t = n.target();
-            let ok = self.on_node(&t, || self.exec.glusterd_check(&t)).await;
+            let ok = self.exec.glusterd_check(&t).await;
             if let Err(e) = &ok {
                 tracing::warn!(node = %n.id, host = %t.manage, error = %e, "node failed its health check");
             }

@@ -1,53 +1,42 @@
-//! The operation engine: admits state-changing requests, journals them, runs their node work
-//! in the background with per-node concurrency limits, and records the outcome for `/queue`.
+//! The operation engine: admits state-changing requests and runs them as [`Operation`]s.
 //!
-//! Every operation follows the same shape:
-//! 1. *prepare* (in the request): checks, then one transaction that writes the journal row,
-//!    reserves space, inserts pending records and the queue entry;
-//! 2. *run* (in a task): node commands through the executor, undone in reverse on failure;
-//! 3. *finish*: one transaction that makes the result visible (or removes it), drops the
-//!    journal row and stores the queue outcome.
+//! An operation is a value with a typed life cycle (see `op.rs` and docs/operations.md):
+//! `prepare` in the transaction that journals it, `exec` on the nodes (undoing itself on
+//! failure), then `finish` or `rollback` in the transaction that ends it, and `clean` after
+//! a crash. One runner (`runner.rs`) owns ids, journal and queue rows, spawning, retries and
+//! the finishing transactions; the operation families only say what is specific to them.
 
 mod cleanup;
-mod device;
-mod node;
-mod volume;
+mod device_add;
+mod device_state;
+mod error;
+mod node_ops;
+mod nodework;
+mod op;
+mod placement;
+mod runner;
+mod volume_clone;
+mod volume_create;
+mod volume_delete;
+mod volume_expand;
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, RwLock};
 
-use heqet_executor::{ExecResult, Executor, NodeTarget};
-use tokio::sync::{Notify, Semaphore};
+use heqet_executor::Executor;
+use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::store::{write, Store};
+use crate::store::Store;
 
-pub use volume::NewVolume;
-
-/// Per-node limit of concurrent executor calls.
-#[derive(Default)]
-struct NodeLimiter {
-    per_node: usize,
-    sems: StdMutex<HashMap<String, Arc<Semaphore>>>,
-}
-
-impl NodeLimiter {
-    fn sem(&self, host: &str) -> Arc<Semaphore> {
-        let mut m = self.sems.lock().unwrap_or_else(|e| e.into_inner());
-        m.entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.per_node.max(1))))
-            .clone()
-    }
-}
+pub use error::EngineError;
+pub use volume_create::NewVolume;
 
 pub struct Engine {
     pub store: Arc<Store>,
     pub exec: Arc<dyn Executor>,
     pub config: Arc<Config>,
-    limiter: NodeLimiter,
     /// Operations admitted and not yet finished (queued or running).
     queued: AtomicUsize,
     /// Journal ids of operations running in this process.
@@ -76,10 +65,6 @@ impl Engine {
         Arc::new(Engine {
             store,
             exec,
-            limiter: NodeLimiter {
-                per_node: config.per_node_concurrency,
-                sems: StdMutex::new(HashMap::new()),
-            },
             config,
             queued: AtomicUsize::new(0),
             in_flight: StdMutex::new(HashSet::new()),
@@ -90,11 +75,11 @@ impl Engine {
     }
 
     /// Take a queue slot or answer 429 when the configured bound is reached.
-    pub fn admit(self: &Arc<Self>) -> Result<Admission, ApiError> {
+    pub fn admit(self: &Arc<Self>) -> Result<Admission, EngineError> {
         let prev = self.queued.fetch_add(1, Ordering::SeqCst);
         if prev >= self.config.max_queued_operations {
             self.queued.fetch_sub(1, Ordering::SeqCst);
-            return Err(ApiError::Busy);
+            return Err(EngineError::Busy);
         }
         Ok(Admission {
             engine: self.clone(),
@@ -110,6 +95,16 @@ impl Engine {
             .lock()
             .map(|s| s.contains(op_id))
             .unwrap_or(false)
+    }
+
+    fn set_in_flight(&self, op_id: &str, running: bool) {
+        if let Ok(mut s) = self.in_flight.lock() {
+            if running {
+                s.insert(op_id.to_string());
+            } else {
+                s.remove(op_id);
+            }
+        }
     }
 
     pub fn down_nodes(&self) -> HashSet<String> {
@@ -136,63 +131,8 @@ impl Engine {
             Err(_) => false,
         };
         if changed {
-            self.store.writer().await.devices.invalidate();
+            self.store.writer().await.forget_placement();
         }
-    }
-
-    /// Run an executor call under the node's concurrency limit.
-    async fn on_node<T, F, Fut>(&self, node: &NodeTarget, f: F) -> ExecResult<T>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = ExecResult<T>>,
-    {
-        let sem = self.limiter.sem(&node.manage);
-        // The semaphore is never closed, so acquiring cannot fail.
-        let _permit = sem.acquire_owned().await;
-        f().await
-    }
-
-    /// Run `work` for journal entry `op_id` in the background. `work` records its outcome
-    /// for queue entry `queue_id` itself (in the transaction that finishes the operation);
-    /// an `Err` it returns is a failure it could not record, which is recorded here.
-    pub fn spawn<F>(
-        self: &Arc<Self>,
-        admission: Admission,
-        op_id: Option<String>,
-        queue_id: String,
-        work: F,
-    ) where
-        F: Future<Output = Result<(), String>> + Send + 'static,
-    {
-        let engine = self.clone();
-        if let Some(id) = &op_id {
-            if let Ok(mut s) = self.in_flight.lock() {
-                s.insert(id.clone());
-            }
-        }
-        let key = queue_id.clone();
-        // Held across spawn and insert: the task removes its entry under the same lock, so
-        // the removal always comes after the insert.
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-        let handle = tokio::spawn(async move {
-            if let Err(msg) = work.await {
-                tracing::warn!(queue = %queue_id, error = %msg, "operation failed");
-                if let Err(e) = engine.record_outcome(&queue_id, &Err(msg)).await {
-                    tracing::error!(queue = %queue_id, error = %e, "cannot record operation outcome");
-                }
-            }
-            if let Some(id) = &op_id {
-                if let Ok(mut s) = engine.in_flight.lock() {
-                    s.remove(id);
-                }
-            }
-            if let Ok(mut t) = engine.tasks.lock() {
-                t.remove(&queue_id);
-            }
-            engine.notify_done(&queue_id);
-            drop(admission);
-        });
-        tasks.insert(key, handle.abort_handle());
     }
 
     /// What a `/queue` poll waits on: notified when the entry's operation ends.
@@ -229,81 +169,12 @@ impl Engine {
         }
     }
 
-    /// Queue and run an operation that has no journal entry (state changes, resync,
-    /// eviction, cleanup): its outcome is recorded when `work` ends.
-    pub async fn spawn_unjournaled<F>(
-        self: &Arc<Self>,
-        admission: Admission,
-        work: F,
-    ) -> Result<String, ApiError>
-    where
-        F: Future<Output = Result<(), String>> + Send + 'static,
-    {
-        let queue_id = heqet_api::id::new_id();
-        {
-            let mut w = self.store.writer().await;
-            write::insert_queue(&mut w.conn, &queue_id, None, "admin").await?;
-        }
-        let engine = self.clone();
-        let qid = queue_id.clone();
-        self.spawn(admission, None, queue_id.clone(), async move {
-            let outcome = work.await.map(|_| String::new());
-            engine
-                .record_outcome(&qid, &outcome)
-                .await
-                .map_err(|e| e.to_string())
-        });
-        Ok(queue_id)
-    }
-
-    /// End journal entry `op_id` in one transaction: run `statements` (each SQL with its one
-    /// bound value), drop the entry and record `outcome` for `queue_id`. With
-    /// `topology_changed` the placement cache is dropped under the same writer lock, so no
-    /// placement sees nodes or devices that are gone.
-    pub(super) async fn end_op(
-        &self,
-        op_id: &str,
-        queue_id: &str,
-        outcome: &Result<String, String>,
-        statements: &[(&'static str, &str)],
-        topology_changed: bool,
-    ) -> Result<(), crate::store::StoreError> {
-        let mut w = self.store.writer().await;
-        let mut tx = sqlx::Connection::begin(&mut w.conn).await?;
-        for (sql, value) in statements {
-            sqlx::query(sql).bind(*value).execute(&mut *tx).await?;
-        }
-        write::delete_operation(&mut tx, op_id).await?;
-        write::finish_queue(&mut tx, queue_id, outcome).await?;
-        tx.commit().await?;
-        if topology_changed {
-            w.devices.invalidate();
-        }
-        Ok(())
-    }
-
-    async fn record_outcome(
-        &self,
-        queue_id: &str,
-        outcome: &Result<String, String>,
-    ) -> Result<(), crate::store::StoreError> {
-        let mut w = self.store.writer().await;
-        write::finish_queue(&mut w.conn, queue_id, outcome).await
-    }
-
     /// Forget finished queue entries older than the retention period.
     pub async fn expire_queue(&self) -> Result<(), crate::store::StoreError> {
         let cutoff = crate::model::now_secs() - self.config.queue_retention_secs;
         let mut w = self.store.writer().await;
-        sqlx::query("DELETE FROM queue WHERE state != 'pending' AND finished_at < ?")
-            .bind(cutoff)
-            .execute(&mut w.conn)
-            .await?;
-        Ok(())
+        let mut tx = w.begin().await?;
+        tx.expire_queue(cutoff).await?;
+        tx.commit().await
     }
-}
-
-/// `Failed to …: <reason>` wording of heketi's async errors.
-fn exec_msg(e: &heqet_executor::ExecError) -> String {
-    e.to_string()
 }

@@ -11,6 +11,7 @@ use heqet_api::{
 
 use super::{accepted, hex_id, json, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
+use crate::model::OpStatus;
 use crate::model::OperationRow;
 use crate::store;
 
@@ -24,7 +25,7 @@ pub async fn hello() -> Response {
 
 pub async fn topology(State(st): State<SharedState>) -> ApiResult<Response> {
     // Read first (errors still get a proper status), then stream the document.
-    let snap = store::topology_snapshot(&st.engine.store.read).await?;
+    let snap = st.engine.store.read().topology().await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     tokio::spawn(store::render_topology(snap, tx));
     let stream = futures::stream::unfold(rx, |mut rx| async move {
@@ -75,12 +76,12 @@ fn indented<T: serde::Serialize>(value: &T) -> ApiResult<Response> {
 }
 
 pub async fn db_dump(State(st): State<SharedState>) -> ApiResult<Response> {
-    let dump = crate::dbdump::dump(&st.engine.store.read).await?;
+    let dump = st.engine.store.read().db_dump().await?;
     indented(&dump)
 }
 
 pub async fn db_check(State(st): State<SharedState>) -> ApiResult<Response> {
-    let report = crate::dbdump::check(&st.engine.store.read).await?;
+    let report = st.engine.store.read().db_check().await?;
     indented(&report)
 }
 
@@ -131,7 +132,7 @@ fn info_of(st: &SharedState, op: &OperationRow) -> PendingOperationInfo {
     PendingOperationInfo {
         id: op.id.clone(),
         type_name: op.kind.clone(),
-        status: op.status.clone(),
+        status: op.status.as_str().to_string(),
         sub_status: if st.engine.is_in_flight(&op.id) {
             "in-flight".into()
         } else {
@@ -141,22 +142,22 @@ fn info_of(st: &SharedState, op: &OperationRow) -> PendingOperationInfo {
 }
 
 pub async fn operations_info(State(st): State<SharedState>) -> ApiResult<Response> {
-    let ops = store::operation_rows(&st.engine.store.read).await?;
-    let count = |s: &str| ops.iter().filter(|o| o.status == s).count() as u64;
+    let ops = st.engine.store.read().operation_rows().await?;
+    let count = |s: OpStatus| ops.iter().filter(|o| o.status == s).count() as u64;
     Ok(json(
         StatusCode::OK,
         &OperationsInfo {
             total: ops.len() as u64,
             in_flight: st.engine.in_flight_count() as u64,
-            stale: count("stale"),
-            failed: count("failed"),
-            new: count(""),
+            stale: count(OpStatus::Stale),
+            failed: count(OpStatus::Failed),
+            new: count(OpStatus::New),
         },
     ))
 }
 
 pub async fn operations_list(State(st): State<SharedState>) -> ApiResult<Response> {
-    let ops = store::operation_rows(&st.engine.store.read).await?;
+    let ops = st.engine.store.read().operation_rows().await?;
     Ok(json(
         StatusCode::OK,
         &PendingOperationListResponse {
@@ -170,7 +171,11 @@ pub async fn operation_details(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    let op = store::operation_row(&st.engine.store.read, id)
+    let op = st
+        .engine
+        .store
+        .read()
+        .operation_row(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("Id not found: {id}")))?;
     let info = info_of(&st, &op);
@@ -210,17 +215,7 @@ pub async fn operations_cleanup(State(st): State<SharedState>, body: Bytes) -> A
         }
     }
     f.finish()?;
-    let admission = st.engine.admit()?;
-    let engine = st.engine.clone();
-    let queue_id = st
-        .engine
-        .spawn_unjournaled(admission, async move {
-            engine
-                .cleanup(&req.operations)
-                .await
-                .map_err(|e| e.to_string())
-        })
-        .await?;
+    let queue_id = st.engine.start_cleanup(req.operations).await?;
     Ok(accepted(&queue_id))
 }
 

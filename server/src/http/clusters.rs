@@ -8,37 +8,38 @@ use heqet_api::{ClusterCreateRequest, ClusterListResponse, ClusterSetFlagsReques
 
 use super::{hex_id, json, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
-use crate::model::now_secs;
-use crate::store::{self, StoreError};
 
 pub async fn create(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
     let req: ClusterCreateRequest = parse(&body)?;
     let id = heqet_api::id::new_id();
     {
         let mut w = st.engine.store.writer().await;
-        sqlx::query("INSERT INTO clusters (id, block, file, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&id)
-            .bind(req.block)
-            .bind(req.file)
-            .bind(now_secs())
-            .execute(&mut w.conn)
-            .await
-            .map_err(StoreError::from)?;
+        let mut tx = w.begin().await?;
+        tx.insert_cluster(&id, req.block, req.file).await?;
+        tx.commit().await?;
     }
-    let info = store::cluster_info(&st.engine.store.read, &id)
+    let info = st
+        .engine
+        .store
+        .read()
+        .cluster_info(&id)
         .await?
         .ok_or_else(|| ApiError::Internal("cluster vanished after create".into()))?;
     Ok(json(StatusCode::CREATED, &info))
 }
 
 pub async fn list(State(st): State<SharedState>) -> ApiResult<Response> {
-    let clusters = store::cluster_ids(&st.engine.store.read).await?;
+    let clusters = st.engine.store.read().cluster_ids().await?;
     Ok(json(StatusCode::OK, &ClusterListResponse { clusters }))
 }
 
 pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    let info = store::cluster_info(&st.engine.store.read, id)
+    let info = st
+        .engine
+        .store
+        .read()
+        .cluster_info(id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     Ok(json(StatusCode::OK, &info))
@@ -47,28 +48,16 @@ pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiR
 pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = hex_id(&id)?;
     let mut w = st.engine.store.writer().await;
-    if store::cluster_row(&mut w.conn, id).await?.is_none() {
-        return Err(ApiError::IdNotFound);
-    }
-    // Checked and deleted under the writer, so a node add cannot slip in between.
-    let used: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM nodes WHERE cluster_id = ?1) + \
-                (SELECT COUNT(*) FROM volumes WHERE cluster_id = ?1)",
-    )
-    .bind(id)
-    .fetch_one(&mut w.conn)
-    .await
-    .map_err(StoreError::from)?;
+    let mut tx = w.begin().await?;
+    // Checked and deleted in one transaction, so a node add cannot slip in between.
+    let used = tx.cluster_contents(id).await?.ok_or(ApiError::IdNotFound)?;
     if used > 0 {
         return Err(ApiError::Conflict(format!(
             "Unable to delete cluster [{id}] because it contains volumes and/or nodes"
         )));
     }
-    sqlx::query("DELETE FROM clusters WHERE id = ?")
-        .bind(id)
-        .execute(&mut w.conn)
-        .await
-        .map_err(StoreError::from)?;
+    tx.delete_cluster(id).await?;
+    tx.commit().await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -80,16 +69,11 @@ pub async fn set_flags(
     let id = hex_id(&id)?;
     let req: ClusterSetFlagsRequest = parse(&body)?;
     let mut w = st.engine.store.writer().await;
-    let r = sqlx::query("UPDATE clusters SET block = ?, file = ? WHERE id = ?")
-        .bind(req.block)
-        .bind(req.file)
-        .bind(id)
-        .execute(&mut w.conn)
-        .await
-        .map_err(StoreError::from)?;
-    if r.rows_affected() == 0 {
+    let mut tx = w.begin().await?;
+    if !tx.set_cluster_flags(id, req.block, req.file).await? {
         return Err(ApiError::IdNotFound);
     }
+    tx.commit().await?;
     let mut resp = StatusCode::OK.into_response();
     resp.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,

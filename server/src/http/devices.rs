@@ -8,7 +8,7 @@ use heqet_api::{DeviceAddRequest, DeviceDeleteOptions, StateRequest};
 
 use super::{accepted, hex_id, json, nodes::change_tags, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
-use crate::store;
+use crate::store::Tagged;
 use crate::validate;
 
 pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
@@ -20,7 +20,11 @@ pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Respon
 
 pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    let info = store::device_info_by_id(&st.engine.store.read, id)
+    let info = st
+        .engine
+        .store
+        .read()
+        .device_info_by_id(id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     Ok(json(StatusCode::OK, &info))
@@ -49,10 +53,10 @@ pub async fn set_state(
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
     let req: StateRequest = parse(&body)?;
-    validate::state(&req.state, &req.healcheck)?;
+    let to = validate::state(&req.state, &req.healcheck)?;
     let qid = st
         .engine
-        .device_state(id, &req.state, req.healcheck != "disable")
+        .device_state(id, to, req.healcheck != "disable")
         .await?;
     Ok(accepted(&qid))
 }
@@ -69,7 +73,7 @@ pub async fn set_tags(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    change_tags(&st, "devices", id, &body).await
+    change_tags(&st, Tagged::Device, id, &body).await
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -7,6 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::SharedState;
+use crate::model::OpStatus;
 use crate::store;
 
 fn gauge(out: &mut String, name: &str, help: &str) {
@@ -38,48 +39,15 @@ pub async fn metrics(State(st): State<SharedState>) -> Response {
         .into_response()
 }
 
-#[derive(sqlx::FromRow)]
-struct NodeLabels {
-    id: String,
-    cluster_id: String,
-    manage: sqlx::types::Json<Vec<String>>,
-    storage: sqlx::types::Json<Vec<String>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct DeviceFigures {
-    id: String,
-    node_id: String,
-    name: String,
-    pv_uuid: String,
-    total: i64,
-    free: i64,
-    used: i64,
-    bricks: i64,
-}
-
 /// A few aggregate queries; the metrics never build the whole topology.
 async fn render(st: &SharedState) -> Result<String, store::StoreError> {
-    let pool = &st.engine.store.read;
-    let clusters = store::cluster_ids(pool).await?;
-    let volumes: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT cluster_id, COUNT(*) FROM volumes WHERE hidden = 0 GROUP BY cluster_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let nodes: Vec<NodeLabels> = sqlx::query_as(
-        "SELECT id, cluster_id, manage, storage FROM nodes WHERE pending_op IS NULL ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let devices: Vec<DeviceFigures> = sqlx::query_as(
-        "SELECT d.id, d.node_id, d.name, d.pv_uuid, d.total, d.free, d.used, \
-         (SELECT COUNT(*) FROM bricks b WHERE b.device_id = d.id) AS bricks \
-         FROM devices d WHERE d.pending_op IS NULL ORDER BY d.id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let ops = store::operation_rows(pool).await?;
+    let store::MetricsFigures {
+        clusters,
+        volumes,
+        nodes,
+        devices,
+        operations: ops,
+    } = st.engine.store.read().metrics_figures().await?;
     let count_of = |cid: &str| {
         volumes
             .iter()
@@ -126,7 +94,7 @@ async fn render(st: &SharedState) -> Result<String, store::StoreError> {
             first(&n.storage),
         );
     }
-    type Pick = fn(&DeviceFigures) -> i64;
+    type Pick = fn(&store::DeviceMetrics) -> i64;
     let series: [(&str, &str, Pick); 7] = [
         (
             "heketi_device_size",
@@ -182,12 +150,12 @@ async fn render(st: &SharedState) -> Result<String, store::StoreError> {
             }
         }
     }
-    let count = |s: &str| ops.iter().filter(|op| op.status == s).count();
+    let count = |s: OpStatus| ops.iter().filter(|op| op.status == s).count();
     for (name, v) in [
         ("heketi_operations_total_count", ops.len()),
-        ("heketi_operations_new_count", count("")),
-        ("heketi_operations_stale_count", count("stale")),
-        ("heketi_operations_failed_count", count("failed")),
+        ("heketi_operations_new_count", count(OpStatus::New)),
+        ("heketi_operations_stale_count", count(OpStatus::Stale)),
+        ("heketi_operations_failed_count", count(OpStatus::Failed)),
         (
             "heketi_operations_inFlight_count",
             st.engine.in_flight_count(),

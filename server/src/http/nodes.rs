@@ -5,11 +5,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use heqet_api::{NodeAddRequest, StateRequest, Tags, TagsChangeRequest};
-use sqlx::types::Json;
 
 use super::{accepted, hex_id, json, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, StoreError};
+use crate::store::Tagged;
 use crate::validate;
 
 pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
@@ -21,7 +20,11 @@ pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Respon
 
 pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    let info = store::node_info_by_id(&st.engine.store.read, id)
+    let info = st
+        .engine
+        .store
+        .read()
+        .node_info_by_id(id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     Ok(json(StatusCode::OK, &info))
@@ -40,10 +43,10 @@ pub async fn set_state(
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
     let req: StateRequest = parse(&body)?;
-    validate::state(&req.state, &req.healcheck)?;
+    let to = validate::state(&req.state, &req.healcheck)?;
     let qid = st
         .engine
-        .node_state(id, &req.state, req.healcheck != "disable")
+        .node_state(id, to, req.healcheck != "disable")
         .await?;
     Ok(accepted(&qid))
 }
@@ -74,31 +77,20 @@ pub fn apply_tags(current: &mut Tags, req: &TagsChangeRequest) -> Result<(), Api
     Ok(())
 }
 
-/// Shared by node and device tag routes: read, change, write under the writer lock.
+/// Shared by node and device tag routes: read, change, write in one transaction.
 pub async fn change_tags(
     st: &SharedState,
-    table: &'static str,
+    what: Tagged,
     id: &str,
     body: &Bytes,
 ) -> ApiResult<Response> {
     let req: TagsChangeRequest = parse(body)?;
     let mut w = st.engine.store.writer().await;
-    let current: Option<Json<Tags>> = sqlx::query_scalar(&format!(
-        "SELECT tags FROM {table} WHERE id = ? AND pending_op IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(&mut w.conn)
-    .await
-    .map_err(StoreError::from)?;
-    let mut tags = current.ok_or(ApiError::IdNotFound)?.0;
+    let mut tx = w.begin().await?;
+    let mut tags = tx.tags_of(what, id).await?.ok_or(ApiError::IdNotFound)?;
     apply_tags(&mut tags, &req)?;
-    sqlx::query(&format!("UPDATE {table} SET tags = ? WHERE id = ?"))
-        .bind(Json(&tags))
-        .bind(id)
-        .execute(&mut w.conn)
-        .await
-        .map_err(StoreError::from)?;
-    w.devices.invalidate();
+    tx.set_tags(what, id, &tags).await?;
+    tx.commit().await?;
     Ok(json(StatusCode::OK, &tags))
 }
 
@@ -108,5 +100,5 @@ pub async fn set_tags(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    change_tags(&st, "nodes", id, &body).await
+    change_tags(&st, Tagged::Node, id, &body).await
 }

@@ -10,7 +10,6 @@ use super::{hex_id, SharedState};
 use crate::auth::Role;
 use crate::error::{text_response, ApiError, ApiResult};
 use crate::model::queue_state;
-use crate::store;
 
 pub async fn poll(
     State(st): State<SharedState>,
@@ -23,7 +22,7 @@ pub async fn poll(
     let notified = notify.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
-    let mut row = store::queue_row(&st.engine.store.read, id).await?;
+    let mut row = st.engine.store.read().queue_row(id).await?;
     let wait = st.engine.config.queue_poll_wait;
     if row
         .as_ref()
@@ -33,7 +32,7 @@ pub async fn poll(
         // Hold a pending poll briefly: the client hears the outcome the moment it exists
         // instead of after its next poll interval (the answer is the same either way).
         let _ = tokio::time::timeout(wait, notified).await;
-        row = store::queue_row(&st.engine.store.read, id).await?;
+        row = st.engine.store.read().queue_row(id).await?;
     }
     if row.as_ref().is_none_or(|r| r.state != queue_state::PENDING) {
         st.engine.forget_waiter(id);

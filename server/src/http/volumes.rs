@@ -14,7 +14,6 @@ use super::{accepted, hex_id, json, parse, SharedState};
 use crate::auth::Role;
 use crate::engine::NewVolume;
 use crate::error::{ApiError, ApiResult};
-use crate::store;
 use crate::validate;
 
 pub async fn create(
@@ -36,7 +35,7 @@ pub async fn create(
 }
 
 pub async fn list(State(st): State<SharedState>) -> ApiResult<Response> {
-    let volumes = store::volume_ids(&st.engine.store.read).await?;
+    let volumes = st.engine.store.read().volume_ids().await?;
     Ok(json(StatusCode::OK, &VolumeListResponse { volumes }))
 }
 
@@ -46,7 +45,11 @@ pub async fn info(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    let (info, owner) = store::volume_info_by_id(&st.engine.store.read, id)
+    let (info, owner) = st
+        .engine
+        .store
+        .read()
+        .volume_info_by_id(id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     if role == Role::User && owner != "user" {
@@ -107,7 +110,7 @@ pub async fn block_restriction(
             "restriction: must be a valid value.".into(),
         ));
     }
-    let Some((info, _)) = store::volume_info_by_id(&st.engine.store.read, id).await? else {
+    let Some((info, _)) = st.engine.store.read().volume_info_by_id(id).await? else {
         return Err(ApiError::IdNotFound);
     };
     if !info.block {

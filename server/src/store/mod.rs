@@ -1,29 +1,39 @@
-//! The SQLite store: one file in WAL mode, a pool of readers and one writer.
+//! The SQLite store: one file in WAL mode, a pool of readers and one writer. This module is
+//! the only part of the server that speaks SQL.
 //!
-//! All writes go through [`Store::writer`], which hands out the single write connection
-//! together with the placement cache, so the cache always matches the committed data. Free
-//! space is still guarded by the database itself: reservations are conditional updates
+//! - [`Reader`] (`store.read()`): typed queries on the read pool; what they see is committed.
+//! - [`Writer`] (`store.writer().await`): the single write connection and the placement view
+//!   of the devices, handed out together. Writes happen in a [`Tx`], whose methods record
+//!   what they do to the placement view; [`Tx::commit`] applies that after the commit, so the
+//!   view is kept true to the database in one place and never by callers.
+//!
+//! Free space is still guarded by the database itself: reservations are conditional updates
 //! (`free > needed`) inside the transaction that records the operation.
 
+mod admin;
+mod dump;
+mod placement;
 mod read;
 mod topology_json;
-pub mod write;
+mod write;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
-pub use read::*;
-pub use topology_json::{render as render_topology, snapshot as topology_snapshot};
+pub use admin::{DeviceMetrics, MetricsFigures, NodeLabels, Tagged};
+pub use placement::ClusterDevices;
+pub use read::{brick_info, mount_info, volume_info, ClusterAdmission, Reader};
+pub use topology_json::{render as render_topology, Snapshot as TopologySnapshot};
+pub use write::{DeviceFigures, NewNode, Tx};
 
-use crate::placement_cache::DeviceCache;
+use placement::DeviceCache;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -42,15 +52,21 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-pub struct Writer {
-    pub conn: SqliteConnection,
-    pub devices: DeviceCache,
+/// What the writer mutex guards: the connection and the view derived from its data.
+struct WriteSide {
+    conn: SqliteConnection,
+    devices: DeviceCache,
 }
 
 pub struct Store {
-    pub read: SqlitePool,
-    writer: Mutex<Writer>,
+    read: Reader,
+    writer: Mutex<WriteSide>,
     path: std::path::PathBuf,
+}
+
+/// The single writer, held for a transaction and the placement decisions made under it.
+pub struct Writer<'a> {
+    side: MutexGuard<'a, WriteSide>,
 }
 
 impl Store {
@@ -68,14 +84,14 @@ impl Store {
             .pragma("cache_size", "-8000");
         let mut conn = SqliteConnection::connect_with(&opts).await?;
         MIGRATOR.run(&mut conn).await?;
-        let read = SqlitePoolOptions::new()
+        let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
             .connect_with(opts.clone().read_only(true))
             .await?;
         Ok(Store {
-            read,
-            writer: Mutex::new(Writer {
+            read: Reader::new(pool),
+            writer: Mutex::new(WriteSide {
                 conn,
                 devices: DeviceCache::default(),
             }),
@@ -83,9 +99,16 @@ impl Store {
         })
     }
 
-    /// The single writer. Hold it for the whole transaction and the cache update after it.
-    pub async fn writer(&self) -> MutexGuard<'_, Writer> {
-        self.writer.lock().await
+    /// Typed reads of committed data.
+    pub fn read(&self) -> &Reader {
+        &self.read
+    }
+
+    /// The single writer. Hold it for the whole transaction and the placement it is based on.
+    pub async fn writer(&self) -> Writer<'_> {
+        Writer {
+            side: self.writer.lock().await,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -101,7 +124,7 @@ impl Store {
             let mut w = self.writer().await;
             sqlx::query("VACUUM INTO ?")
                 .bind(&tmp_str)
-                .execute(&mut w.conn)
+                .execute(&mut w.side.conn)
                 .await?;
         }
         let bytes = tokio::fs::read(&tmp)
@@ -113,6 +136,31 @@ impl Store {
 
     pub async fn close(&self) {
         self.read.close().await;
+    }
+}
+
+impl Writer<'_> {
+    /// Start a write transaction. Dropped without [`Tx::commit`], it rolls back and leaves
+    /// the placement view as it was.
+    pub async fn begin(&mut self) -> StoreResult<Tx<'_>> {
+        let side = &mut *self.side;
+        Tx::begin(&mut side.conn, &mut side.devices).await
+    }
+
+    /// The placement view of a cluster's devices (loaded on first use). `down` holds node
+    /// ids the health monitor found unreachable; their devices are offered as offline.
+    pub async fn placement(
+        &mut self,
+        cluster_id: &str,
+        down: &std::collections::HashSet<String>,
+    ) -> StoreResult<&ClusterDevices> {
+        let side = &mut *self.side;
+        side.devices.cluster(&mut side.conn, cluster_id, down).await
+    }
+
+    /// Forget the placement view (node health changed; nothing in the database did).
+    pub fn forget_placement(&mut self) {
+        self.side.devices.invalidate();
     }
 }
 

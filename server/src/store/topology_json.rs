@@ -96,7 +96,7 @@ async fn rows<T: serde::de::DeserializeOwned>(
 }
 
 /// Read the topology (one consistent read transaction).
-pub async fn snapshot(pool: &SqlitePool) -> StoreResult<Snapshot> {
+async fn snapshot(pool: &SqlitePool) -> StoreResult<Snapshot> {
     let mut conn = pool.acquire().await?;
     conn.execute("BEGIN").await?;
     let result = async {
@@ -376,4 +376,11 @@ pub async fn render(snap: Snapshot, tx: mpsc::Sender<Vec<u8>>) {
     out.raw("]}\n");
     let rest = std::mem::take(&mut out.buf);
     let _ = out.tx.send(rest).await;
+}
+
+impl super::Reader {
+    /// The topology, read in one consistent read transaction (`GET /topology`).
+    pub async fn topology(&self) -> StoreResult<Snapshot> {
+        snapshot(self.pool()).await
+    }
 }

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 use sqlx::SqlitePool;
 
+use super::read::{BRICK_COLS, DEVICE_COLS, NODE_COLS, VOLUME_COLS};
+use super::{brick_info, volume_info, Reader, StoreResult};
 use crate::model::*;
-use crate::store::{self, StoreResult};
 
 async fn all<T>(pool: &SqlitePool, sql: &str) -> StoreResult<Vec<T>>
 where
@@ -24,32 +25,27 @@ struct Snapshot {
     ops: Vec<OperationRow>,
 }
 
-async fn snapshot(pool: &SqlitePool) -> StoreResult<Snapshot> {
+async fn snapshot(r: &Reader) -> StoreResult<Snapshot> {
+    let pool = r.pool();
     Ok(Snapshot {
         clusters: all(pool, "SELECT id, block, file FROM clusters ORDER BY id").await?,
-        nodes: all(
-            pool,
-            "SELECT id, cluster_id, zone, manage, storage, tags, state, pending_op FROM nodes ORDER BY id",
-        )
-        .await?,
+        nodes: all(pool, &format!("SELECT {NODE_COLS} FROM nodes ORDER BY id")).await?,
         devices: all(
             pool,
-            "SELECT id, node_id, name, state, total, free, used, extent_size, pv_uuid, paths, tags, pending_op FROM devices ORDER BY id",
+            &format!("SELECT {DEVICE_COLS} FROM devices ORDER BY id"),
         )
         .await?,
         volumes: all(
             pool,
-            "SELECT id, cluster_id, name, size, durability, layout, gid, options, block, blockinfo, \
-             snapshot_enable, snapshot_factor, owner, hidden, pending_op FROM volumes ORDER BY id",
+            &format!("SELECT {VOLUME_COLS} FROM volumes ORDER BY id"),
         )
         .await?,
         bricks: all(
             pool,
-            "SELECT id, volume_id, device_id, node_id, path, size, tp_size, pool_metadata_size, \
-             thin_pool, lv, arbiter, position, pending_op FROM bricks ORDER BY id",
+            &format!("SELECT {BRICK_COLS} FROM bricks ORDER BY id"),
         )
         .await?,
-        ops: store::operation_rows(pool).await?,
+        ops: r.operation_rows().await?,
     })
 }
 
@@ -58,11 +54,11 @@ fn pending(p: &Option<String>) -> Value {
 }
 
 /// The whole store in heketi's db dump layout (what `heketi db export` writes).
-pub async fn dump(pool: &SqlitePool) -> StoreResult<Value> {
-    let s = snapshot(pool).await?;
+async fn dump(r: &Reader) -> StoreResult<Value> {
+    let s = snapshot(r).await?;
     let mut clusters = BTreeMap::new();
     for c in &s.clusters {
-        let info = store::cluster_info(pool, &c.id).await?;
+        let info = r.cluster_info(&c.id).await?;
         clusters.insert(c.id.clone(), json!({ "Info": info }));
     }
     let mut nodes = BTreeMap::new();
@@ -115,7 +111,7 @@ pub async fn dump(pool: &SqlitePool) -> StoreResult<Value> {
         bricks.insert(
             b.id.clone(),
             json!({
-                "Info": store::brick_info(b),
+                "Info": brick_info(b),
                 "TpSize": b.tp_size,
                 "PoolMetadataSize": b.pool_metadata_size,
                 "Pending": pending(&b.pending_op),
@@ -143,8 +139,7 @@ pub async fn dump(pool: &SqlitePool) -> StoreResult<Value> {
             .get(v.cluster_id.as_str())
             .cloned()
             .unwrap_or_default();
-        let mut info =
-            serde_json::to_value(store::volume_info(v.clone(), &[], &h)).unwrap_or(Value::Null);
+        let mut info = serde_json::to_value(volume_info(v.clone(), &[], &h)).unwrap_or(Value::Null);
         if let Some(o) = info.as_object_mut() {
             o.remove("bricks");
         }
@@ -163,7 +158,7 @@ pub async fn dump(pool: &SqlitePool) -> StoreResult<Value> {
                 "Timestamp": op.created_at,
                 "Type": op.kind,
                 "Actions": op.changes.0.iter().map(|c| json!({"Id": c.id, "Description": c.description})).collect::<Vec<_>>(),
-                "Status": op.status,
+                "Status": op.status.as_str(),
             }),
         );
     }
@@ -205,8 +200,8 @@ impl Section {
 
 /// Cross-checks of the store: references that point nowhere, and device accounting that
 /// does not add up.
-pub async fn check(pool: &SqlitePool) -> StoreResult<Value> {
-    let s = snapshot(pool).await?;
+async fn check(r: &Reader) -> StoreResult<Value> {
+    let s = snapshot(r).await?;
     let cluster_ids: std::collections::HashSet<&str> =
         s.clusters.iter().map(|c| c.id.as_str()).collect();
     let node_ids: std::collections::HashSet<&str> = s.nodes.iter().map(|n| n.id.as_str()).collect();
@@ -310,4 +305,16 @@ pub async fn check(pool: &SqlitePool) -> StoreResult<Value> {
         "pendingoperations": pendingops,
         "totalinconsistencies": total,
     }))
+}
+
+impl Reader {
+    /// The whole store in heketi's db dump layout (`GET /db/dump`).
+    pub async fn db_dump(&self) -> StoreResult<Value> {
+        dump(self).await
+    }
+
+    /// The consistency report of `GET /db/check`.
+    pub async fn db_check(&self) -> StoreResult<Value> {
+        check(self).await
+    }
 }

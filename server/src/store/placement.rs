@@ -1,4 +1,5 @@
-//! The placement view of each cluster's devices, kept beside the single writer so placement
+//! The placement view of each cluster's devices, kept beside the single writer (and changed
+//! only by the writer's transactions, see `write.rs`) so placement
 //! does not re-read a thousand device rows for every volume create. It is only a hint: the
 //! reservation itself is a conditional update in the database.
 
@@ -9,8 +10,9 @@ use heqet_topology::placement::DeviceCandidate;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::types::Json;
 
-use crate::model::NodeRow;
-use crate::store::{self, StoreResult};
+use super::read::NODE_COLS;
+use super::StoreResult;
+use crate::model::{EntryState, NodeRow};
 
 #[derive(Default)]
 pub struct ClusterDevices {
@@ -21,7 +23,7 @@ pub struct ClusterDevices {
 }
 
 #[derive(Default)]
-pub struct DeviceCache {
+pub(super) struct DeviceCache {
     clusters: HashMap<String, ClusterDevices>,
 }
 
@@ -32,8 +34,8 @@ struct CandidateRow {
     zone: i64,
     free: i64,
     extent_size: i64,
-    device_state: String,
-    node_state: String,
+    device_state: EntryState,
+    node_state: EntryState,
     device_tags: Json<Tags>,
     node_tags: Json<Tags>,
 }
@@ -41,7 +43,7 @@ struct CandidateRow {
 impl DeviceCache {
     /// The devices of a cluster, loading them on first use. `down` holds node ids the
     /// health monitor found unreachable; their devices are offered as offline.
-    pub async fn cluster(
+    pub(super) async fn cluster(
         &mut self,
         conn: &mut SqliteConnection,
         cluster_id: &str,
@@ -59,11 +61,15 @@ impl DeviceCache {
             .fetch_all(&mut *conn)
             .await?;
             let mut cd = ClusterDevices {
-                nodes: store::nodes_of_cluster(&mut *conn, cluster_id)
-                    .await?
-                    .into_iter()
-                    .map(|n| (n.id.clone(), n))
-                    .collect(),
+                nodes: sqlx::query_as::<_, NodeRow>(&format!(
+                    "SELECT {NODE_COLS} FROM nodes WHERE cluster_id = ? AND pending_op IS NULL"
+                ))
+                .bind(cluster_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|n| (n.id.clone(), n))
+                .collect(),
                 ..ClusterDevices::default()
             };
             for r in rows {
@@ -71,8 +77,8 @@ impl DeviceCache {
                 tags.extend(r.device_tags.0);
                 cd.index.insert(r.id.clone(), cd.devices.len());
                 cd.devices.push(DeviceCandidate {
-                    online: r.device_state == "online"
-                        && r.node_state == "online"
+                    online: r.device_state == EntryState::Online
+                        && r.node_state == EntryState::Online
                         && !down.contains(&r.node_id),
                     id: r.id,
                     node_id: r.node_id,
@@ -89,12 +95,12 @@ impl DeviceCache {
 
     /// Forget everything; the next placement reloads from the database. Called whenever
     /// nodes, devices, states, tags or node health change.
-    pub fn invalidate(&mut self) {
+    pub(super) fn invalidate(&mut self) {
         self.clusters.clear();
     }
 
     /// Apply a committed change of a device's free space.
-    pub fn adjust_free(&mut self, device_id: &str, delta: i64) {
+    pub(super) fn adjust_free(&mut self, device_id: &str, delta: i64) {
         for cd in self.clusters.values_mut() {
             if let Some(&i) = cd.index.get(device_id) {
                 let d = &mut cd.devices[i];
