@@ -209,6 +209,21 @@ pub enum OpKind {
 }
 
 impl OpKind {
+    /// What the operation does, for logs and heketi's "interrupted" messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            OpKind::CreateVolume => "Volume create",
+            OpKind::DeleteVolume => "Volume delete",
+            OpKind::ExpandVolume => "Volume expand",
+            OpKind::CloneVolume => "Volume clone",
+            OpKind::RemoveDevice => "Device remove",
+            OpKind::AddDevice => "Device add",
+            OpKind::DeleteDevice => "Device delete",
+            OpKind::AddNode => "Node add",
+            OpKind::DeleteNode => "Node delete",
+        }
+    }
+
     pub fn type_name(self) -> &'static str {
         match self {
             OpKind::CreateVolume => "create-volume",
@@ -263,6 +278,26 @@ pub enum OpPayload {
 }
 
 impl OpPayload {
+    /// The journal's change list of an operation on one object (volume operations, which
+    /// add bricks, list those too).
+    pub fn single_change(&self) -> Vec<Change> {
+        let (id, description) = match self {
+            OpPayload::CreateVolume { volume_id } => (volume_id, "Add volume"),
+            OpPayload::DeleteVolume { volume_id } => (volume_id, "Delete volume"),
+            OpPayload::ExpandVolume { volume_id, .. } => (volume_id, "Expand volume"),
+            OpPayload::CloneVolume { clone_id, .. } => (clone_id, "Add volume"),
+            OpPayload::RemoveDevice { device_id, .. } => (device_id, "Remove device"),
+            OpPayload::AddDevice { device_id, .. } => (device_id, "Add device"),
+            OpPayload::DeleteDevice { device_id, .. } => (device_id, "Delete device"),
+            OpPayload::AddNode { node_id } => (node_id, "Add node"),
+            OpPayload::DeleteNode { node_id } => (node_id, "Delete node"),
+        };
+        vec![Change {
+            id: id.clone(),
+            description: description.to_string(),
+        }]
+    }
+
     pub fn kind(&self) -> OpKind {
         match self {
             OpPayload::CreateVolume { .. } => OpKind::CreateVolume,

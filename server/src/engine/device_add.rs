@@ -7,8 +7,7 @@ use async_trait::async_trait;
 use heqet_api::DeviceAddRequest;
 use heqet_executor::{DeviceReport, DeviceSetup};
 
-use super::op::{Cleaned, ExecFailure, OpId, Operation};
-use super::placement::change;
+use super::op::{carry_on, Cleaned, ExecFailure, OpId, Operation};
 use super::{Engine, EngineError};
 use crate::model::*;
 use crate::store::{DeviceFigures, StoreResult, Tx};
@@ -116,19 +115,11 @@ impl DeviceAdd {
 
 #[async_trait]
 impl Operation for DeviceAdd {
-    fn what(&self) -> &'static str {
-        "Device add"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::AddDevice {
             device_id: self.device_id.clone(),
             destroydata: self.req.destroydata,
         }
-    }
-
-    fn changes(&self) -> Vec<Change> {
-        vec![change(&self.device_id, "Add device")]
     }
 
     async fn prepare(
@@ -236,28 +227,11 @@ impl DeviceDelete {
 
 #[async_trait]
 impl Operation for DeviceDelete {
-    fn what(&self) -> &'static str {
-        "Device delete"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::DeleteDevice {
             device_id: self.dev.id.clone(),
             forceforget: self.forceforget,
         }
-    }
-
-    fn changes(&self) -> Vec<Change> {
-        vec![change(&self.dev.id, "Delete device")]
-    }
-
-    async fn prepare(
-        &mut self,
-        _engine: &Engine,
-        _tx: &mut Tx<'_>,
-        _op: &OpId,
-    ) -> Result<(), EngineError> {
-        Ok(())
     }
 
     async fn exec(&mut self, engine: &Engine, _op: &OpId) -> Result<(), ExecFailure> {
@@ -281,14 +255,7 @@ impl Operation for DeviceDelete {
         Ok(String::new())
     }
 
-    async fn rollback(&mut self, _tx: &mut Tx<'_>, _op: &OpId) -> StoreResult<()> {
-        Ok(())
-    }
-
     async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String> {
-        match self.exec(engine, op).await {
-            Ok(()) => Ok(Cleaned::Done),
-            Err(f) => Ok(Cleaned::RolledBack(f.message().to_string())),
-        }
+        carry_on(self, engine, op).await
     }
 }

@@ -9,7 +9,6 @@ use heqet_executor::BrickAddr;
 
 use super::nodework::Nodes;
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
-use super::placement::change;
 use super::{Engine, EngineError};
 use crate::model::*;
 use crate::store::{DeviceFigures, StoreResult, Tx};
@@ -341,28 +340,11 @@ impl Engine {
 
 #[async_trait]
 impl Operation for RemoveDevice {
-    fn what(&self) -> &'static str {
-        "Device remove"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::RemoveDevice {
             device_id: self.device_id.clone(),
             healcheck: self.heal_check,
         }
-    }
-
-    fn changes(&self) -> Vec<Change> {
-        vec![change(&self.device_id, "Remove device")]
-    }
-
-    async fn prepare(
-        &mut self,
-        _engine: &Engine,
-        _tx: &mut Tx<'_>,
-        _op: &OpId,
-    ) -> Result<(), EngineError> {
-        Ok(())
     }
 
     async fn exec(&mut self, engine: &Engine, _op: &OpId) -> Result<(), ExecFailure> {
@@ -387,11 +369,6 @@ impl Operation for RemoveDevice {
         tx.set_device_state(&self.device_id, EntryState::Failed)
             .await?;
         Ok(String::new())
-    }
-
-    /// Bricks moved so far stay moved; the device stays offline for a new try.
-    async fn rollback(&mut self, _tx: &mut Tx<'_>, _op: &OpId) -> StoreResult<()> {
-        Ok(())
     }
 
     async fn clean(&mut self, _engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {

@@ -6,8 +6,7 @@ use async_trait::async_trait;
 use heqet_api::NodeAddRequest;
 use heqet_executor::NodeTarget;
 
-use super::op::{Cleaned, ExecFailure, OpId, Operation};
-use super::placement::change;
+use super::op::{carry_on, Cleaned, ExecFailure, OpId, Operation};
 use super::{Engine, EngineError};
 use crate::model::*;
 use crate::store::{NewNode, StoreResult, Tx};
@@ -185,18 +184,10 @@ impl NodeAdd {
 
 #[async_trait]
 impl Operation for NodeAdd {
-    fn what(&self) -> &'static str {
-        "Node add"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::AddNode {
             node_id: self.node_id.clone(),
         }
-    }
-
-    fn changes(&self) -> Vec<Change> {
-        vec![change(&self.node_id, "Add node")]
     }
 
     async fn prepare(
@@ -271,18 +262,10 @@ impl NodeDelete {
 
 #[async_trait]
 impl Operation for NodeDelete {
-    fn what(&self) -> &'static str {
-        "Node delete"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::DeleteNode {
             node_id: self.node.id.clone(),
         }
-    }
-
-    fn changes(&self) -> Vec<Change> {
-        vec![change(&self.node.id, "Delete node")]
     }
 
     async fn prepare(
@@ -327,9 +310,6 @@ impl Operation for NodeDelete {
     }
 
     async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String> {
-        self.exec(engine, op)
-            .await
-            .map_err(|f| f.message().to_string())?;
-        Ok(Cleaned::Done)
+        carry_on(self, engine, op).await
     }
 }

@@ -63,15 +63,13 @@ impl OpId {
 
 #[async_trait]
 pub trait Operation: Send + Sync + 'static {
-    /// What this operation does, for logs and for heketi's "interrupted" messages
-    /// ("Volume create", "Device add", ...).
-    fn what(&self) -> &'static str;
-
     /// The journal entry: enough to clean up after a crash.
     fn payload(&self) -> OpPayload;
 
     /// The journal's list of objects the operation changes (read after `prepare`).
-    fn changes(&self) -> Vec<Change>;
+    fn changes(&self) -> Vec<Change> {
+        self.payload().single_change()
+    }
 
     /// Role recorded with the queue entry (who may poll it).
     fn owner(&self) -> Role {
@@ -81,10 +79,12 @@ pub trait Operation: Send + Sync + 'static {
     /// In the transaction that journals the operation, before anything touches a node.
     async fn prepare(
         &mut self,
-        engine: &Engine,
-        tx: &mut Tx<'_>,
-        op: &OpId,
-    ) -> Result<(), EngineError>;
+        _engine: &Engine,
+        _tx: &mut Tx<'_>,
+        _op: &OpId,
+    ) -> Result<(), EngineError> {
+        Ok(())
+    }
 
     /// The node work, undone in reverse on failure.
     async fn exec(&mut self, engine: &Engine, op: &OpId) -> Result<(), ExecFailure>;
@@ -93,7 +93,9 @@ pub trait Operation: Send + Sync + 'static {
     async fn finish(&mut self, tx: &mut Tx<'_>, op: &OpId) -> StoreResult<String>;
 
     /// Forget what `prepare` made, after the node side was undone.
-    async fn rollback(&mut self, tx: &mut Tx<'_>, op: &OpId) -> StoreResult<()>;
+    async fn rollback(&mut self, _tx: &mut Tx<'_>, _op: &OpId) -> StoreResult<()> {
+        Ok(())
+    }
 
     /// How many more times `exec` may run after an undone failure.
     fn retries(&self, _config: &Config) -> u32 {
@@ -109,6 +111,19 @@ pub trait Operation: Send + Sync + 'static {
     /// After a crash: finish or undo the node side. `Err` keeps the journal entry (as
     /// `failed`) for a later cleanup.
     async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String>;
+}
+
+/// `clean` of an operation that is carried on after a crash (deletes: doing it twice is
+/// harmless, half of it is not): `exec` again; if that fails, roll back with its message.
+pub async fn carry_on<O: Operation + ?Sized>(
+    op: &mut O,
+    engine: &Engine,
+    id: &OpId,
+) -> Result<Cleaned, String> {
+    match op.exec(engine, id).await {
+        Ok(()) => Ok(Cleaned::Done),
+        Err(f) => Ok(Cleaned::RolledBack(f.message().to_string())),
+    }
 }
 
 /// heketi's text for an operation a restart cut short.

@@ -98,7 +98,7 @@ impl Engine {
                 return Ok(Some(msg));
             }
             attempt += 1;
-            tracing::info!(op = id.as_str(), what = op.what(), attempt, error = %msg, "retrying");
+            tracing::info!(op = id.as_str(), what = op.payload().kind().what(), attempt, error = %msg, "retrying");
             if let Err(e) = op.retry(self, id).await {
                 let msg = format!("{msg}; retry placement failed: {e}");
                 self.end(op, id, End::Rollback(msg.clone())).await?;
@@ -148,7 +148,7 @@ impl Engine {
     ) -> Result<(), String> {
         let how = match op.clean(self, id).await? {
             Cleaned::Done => End::Finish,
-            Cleaned::Undone => End::Rollback(interrupted(op.what())),
+            Cleaned::Undone => End::Rollback(interrupted(op.payload().kind().what())),
             Cleaned::RolledBack(msg) => End::Rollback(msg),
         };
         self.end(&mut op, id, how).await.map_err(|e| e.to_string())

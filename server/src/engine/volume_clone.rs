@@ -157,10 +157,6 @@ impl VolumeClone {
 
 #[async_trait]
 impl Operation for VolumeClone {
-    fn what(&self) -> &'static str {
-        "Volume clone"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::CloneVolume {
             origin_id: self.origin.id.clone(),

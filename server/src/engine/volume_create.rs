@@ -174,10 +174,6 @@ impl VolumeCreate {
 
 #[async_trait]
 impl Operation for VolumeCreate {
-    fn what(&self) -> &'static str {
-        "Volume create"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::CreateVolume {
             volume_id: self.work.vol.id.clone(),

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use futures::future::join_all;
 
 use super::nodework::{target_of, Nodes};
-use super::op::{Cleaned, ExecFailure, OpId, Operation};
+use super::op::{carry_on, Cleaned, ExecFailure, OpId, Operation};
 use super::placement::change;
 use super::{Engine, EngineError};
 use crate::model::*;
@@ -105,10 +105,6 @@ impl VolumeDelete {
 
 #[async_trait]
 impl Operation for VolumeDelete {
-    fn what(&self) -> &'static str {
-        "Volume delete"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::DeleteVolume {
             volume_id: self.vol.id.clone(),
@@ -181,9 +177,6 @@ impl Operation for VolumeDelete {
 
     /// A stale delete is carried on: deleting twice is harmless, half a delete is not.
     async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String> {
-        match self.exec(engine, op).await {
-            Ok(()) => Ok(Cleaned::Done),
-            Err(f) => Ok(Cleaned::RolledBack(f.message().to_string())),
-        }
+        carry_on(self, engine, op).await
     }
 }

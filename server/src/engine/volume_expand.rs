@@ -83,10 +83,6 @@ impl VolumeExpand {
 
 #[async_trait]
 impl Operation for VolumeExpand {
-    fn what(&self) -> &'static str {
-        "Volume expand"
-    }
-
     fn payload(&self) -> OpPayload {
         OpPayload::ExpandVolume {
             volume_id: self.work.vol.id.clone(),
