@@ -8,6 +8,7 @@
 
 pub mod commands;
 pub mod kube;
+pub mod limits;
 pub mod mock;
 pub mod model;
 pub mod ssh;

@@ -11,7 +11,6 @@ pub mod device;
 #[cfg(test)]
 mod fake;
 pub mod gluster;
-mod limits;
 pub mod parse;
 
 use std::time::Duration;
@@ -19,12 +18,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::HostLimits;
 use crate::transport::{Cmd, CmdOutput, Transport};
 use crate::{
     BrickAddr, BrickSpec, DeviceRef, DeviceReport, DeviceSetup, ExecError, ExecResult, Executor,
     HealInfo, NodeTarget, VolumeSpec, VolumeStatus,
 };
-use limits::KeyedLimits;
 
 const MINUTE: u64 = 60;
 /// heketi's per-command timeouts (storage-node-commands §1.2).
@@ -197,21 +196,22 @@ pub struct CommandExecutor<T: Transport> {
     transport: T,
     cmds: NodeCommands,
     /// At most `max_commands_per_host` commands in flight per node.
-    per_host: KeyedLimits,
+    per_host: HostLimits,
     /// fstab edits of one node are serialized: an append racing a `sed -i` loses the line.
-    fstab_locks: KeyedLimits,
+    /// A mutual exclusion (one permit per node), not a concurrency limit.
+    fstab_locks: HostLimits,
     /// Result of the systemd probe per node, for `GlusterdCheck::Auto`.
     systemd: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 impl<T: Transport> CommandExecutor<T> {
     pub fn new(transport: T, config: CommandConfig) -> ExecResult<Self> {
-        let per_host = KeyedLimits::new(config.max_commands_per_host.max(1));
+        let per_host = HostLimits::new(config.max_commands_per_host);
         Ok(CommandExecutor {
             transport,
             cmds: NodeCommands::new(config)?,
             per_host,
-            fstab_locks: KeyedLimits::new(1),
+            fstab_locks: HostLimits::new(1),
             systemd: Default::default(),
         })
     }
@@ -230,7 +230,7 @@ impl<T: Transport> CommandExecutor<T> {
 
     /// Run a command; any exit status is returned as output.
     async fn exec(&self, host: &str, cmd: &Cmd) -> ExecResult<CmdOutput> {
-        let _permit = self.per_host.acquire(host).await;
+        let _permit = self.per_host.acquire(host).await?;
         let started = std::time::Instant::now();
         let res = self.transport.run(host, cmd).await;
         match &res {
