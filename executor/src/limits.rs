@@ -1,9 +1,10 @@
 //! The one per-host concurrency limiter of heqet.
 //!
-//! Every command the command layer sends to a node takes a permit of [`HostLimits`] first; the
-//! command layer reuses the type with one permit per host as the fstab mutex. The limit
-//! protects the node's side: sshd refuses sessions beyond `MaxSessions`, the API server and
-//! kubelet pile up exec streams, LVM and gluster serialize internally anyway.
+//! Every command a transport sends to a node takes a permit of [`HostLimits`] first, in the
+//! `run` of [`crate::transport::Limited`] and nowhere else; the command layer reuses the type
+//! with one permit per host as the fstab mutex. The limit protects the node's side: sshd refuses
+//! sessions beyond `MaxSessions`, the API server and kubelet pile up exec streams, LVM and
+//! gluster serialize internally anyway.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

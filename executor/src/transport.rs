@@ -2,8 +2,10 @@
 //! turns them into whatever its wire needs (ssh: one POSIX-shell-quoted string; kube exec: the
 //! argv as is), so nothing a client sends can inject shell syntax.
 //!
-//! Per-host concurrency belongs here: a transport is a [`Wire`] (how to run one command, no
-//! limit) inside a [`Limited`] (which takes a [`HostLimits`] permit around every command).
+//! Per-host concurrency is limited here and only here: a transport is a [`Wire`] (how to run
+//! one command, no limit) inside a [`Limited`] (which takes a [`HostLimits`] permit around every
+//! command). The ssh and kube transports keep their wires private, so no code path can run a
+//! command on a node without a permit.
 
 use std::time::Duration;
 
@@ -64,6 +66,9 @@ impl CmdOutput {
 
 /// Runs commands on nodes. Errors are only for commands that could not be run or did not
 /// finish (`Unreachable`, `Timeout`, `Other`); an exit status is always an `Ok`.
+///
+/// The command layer adds no limit of its own: an implementation must bound the commands in
+/// flight per node itself, by being (or wrapping) a [`Limited`] as ssh and kube do.
 #[async_trait]
 pub trait Transport: Send + Sync + 'static {
     /// `ssh`, `kubernetes`, `fake`...
