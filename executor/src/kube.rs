@@ -9,8 +9,10 @@
 //!   (pods get recreated under new names by their DaemonSet/Deployment).
 //! - Command: the argv as is (no shell), prefixed by `timeout <N>m` unless
 //!   `disable_timeout_prefix`; exit status from the status channel; exit 124 with the prefix is
-//!   a timeout. The client gives up a little after the node-side limit, and at most
-//!   `max_execs_per_host` execs run at once per node.
+//!   a timeout. The client gives up a little after the node-side limit.
+//! - Concurrency: at most `max_execs_per_host` execs run at once per node, by the executor's
+//!   one per-host limiter ([`crate::transport::Limited`]; [`KubeTransport`] is that wrapper
+//!   around a private wire).
 //!
 //! Bricks live in the pod's mount namespace: after a glusterfs pod restart nothing remounts
 //! them unless the container replays the fstab heqet writes (default `/var/lib/heketi/fstab`,
@@ -24,7 +26,7 @@ pub use proto::{client_deadline, exec_argv, outcome, timeout_minutes, ExecOutcom
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ::kube::api::{Api, AttachParams, ListParams};
@@ -33,9 +35,9 @@ use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Pod;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 
-use crate::transport::{Cmd, CmdOutput, Transport};
+use crate::transport::{Cmd, CmdOutput, Limited, Transport, Wire};
 use crate::ExecError;
 
 /// Where the service account's namespace is mounted in every pod.
@@ -70,7 +72,9 @@ pub struct KubeConfig {
     /// Send the argv without heketi's `timeout <N>m` prefix (images without coreutils
     /// `timeout`); the client-side deadline is then the command's own timeout.
     pub disable_timeout_prefix: bool,
-    /// Concurrent execs per node.
+    /// Concurrent execs (= commands) per node. Default 8; 0 counts as 1. [`kube_executor`]
+    /// applies the smaller of this and the command layer's `max_commands_per_host` as the one
+    /// per-host limit; [`KubeTransport::new`] applies this alone.
     pub max_execs_per_host: usize,
     /// How long a pod lookup is reused.
     pub pod_cache_seconds: u64,
@@ -186,11 +190,17 @@ impl KubeExecConfig {
     }
 }
 
-/// The kube executor: the command layer over a [`KubeTransport`].
+/// The kube executor: the command layer over a [`KubeTransport`] whose per-host limit is the
+/// smaller of `max_execs_per_host` and `max_commands_per_host` (both default 8).
 pub fn kube_executor(
     cfg: KubeExecConfig,
 ) -> Result<crate::commands::CommandExecutor<KubeTransport>, ExecError> {
-    crate::commands::CommandExecutor::new(KubeTransport::new(cfg.kube)?, cfg.commands)
+    let per_host = crate::limits::smallest([
+        cfg.kube.max_execs_per_host,
+        cfg.commands.max_commands_per_host,
+    ]);
+    let transport = KubeTransport::with_per_host_limit(cfg.kube, per_host)?;
+    crate::commands::CommandExecutor::new(transport, cfg.commands)
 }
 
 /// Where API access comes from. The client itself is made on first use: building it needs a
@@ -284,14 +294,62 @@ struct Cached {
     at: Instant,
 }
 
+/// Runs commands by exec into the nodes' glusterfs pods, at most `per_host` at once per node.
 pub struct KubeTransport {
+    limited: Limited<KubeWire>,
+}
+
+impl KubeTransport {
+    /// Read the configuration now, so a bad kubeconfig is a startup error. At most
+    /// `max_execs_per_host` execs per node.
+    pub fn new(cfg: KubeConfig) -> Result<Self, ExecError> {
+        let per_host = cfg.max_execs_per_host;
+        Self::with_per_host_limit(cfg, per_host)
+    }
+
+    /// Like [`KubeTransport::new`] with another per-host limit (the combined one of
+    /// [`kube_executor`]).
+    pub(crate) fn with_per_host_limit(cfg: KubeConfig, per_host: usize) -> Result<Self, ExecError> {
+        Ok(KubeTransport {
+            limited: Limited::new(KubeWire::new(cfg)?, per_host),
+        })
+    }
+
+    pub fn config(&self) -> &KubeConfig {
+        &self.limited.wire().cfg
+    }
+
+    /// The namespace searched for glusterfs pods.
+    pub fn namespace(&self) -> &str {
+        &self.limited.wire().namespace
+    }
+
+    /// Execs allowed at once per node.
+    pub fn per_host_limit(&self) -> usize {
+        self.limited.per_host()
+    }
+}
+
+#[async_trait]
+impl Transport for KubeTransport {
+    fn name(&self) -> &'static str {
+        self.limited.name()
+    }
+
+    async fn run(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
+        self.limited.run(host, cmd).await
+    }
+}
+
+/// The exec wire: pod lookups and execs, no limit of its own. Private, so that the only way
+/// to exec into a node's pod is through [`KubeTransport`]'s limiter.
+struct KubeWire {
     cfg: KubeConfig,
     namespace: String,
     mode: LookupMode,
     source: Source,
     client: OnceCell<kube::Client>,
     pods: Mutex<HashMap<String, Cached>>,
-    slots: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 /// Why an exec did not get going (nothing ran yet, so trying another pod is safe) or why it
@@ -303,9 +361,8 @@ enum StartError {
     Fatal(String),
 }
 
-impl KubeTransport {
-    /// Read the configuration now, so a bad kubeconfig is a startup error.
-    pub fn new(cfg: KubeConfig) -> Result<Self, ExecError> {
+impl KubeWire {
+    fn new(cfg: KubeConfig) -> Result<Self, ExecError> {
         let source = resolve_source(&cfg.kubeconfig)?;
         let namespace = if cfg.namespace.trim().is_empty() {
             source
@@ -327,24 +384,14 @@ impl KubeTransport {
             mode = ?cfg.mode(),
             "kubernetes executor"
         );
-        Ok(KubeTransport {
+        Ok(KubeWire {
             mode: cfg.mode(),
             cfg,
             namespace,
             source,
             client: OnceCell::new(),
             pods: Mutex::new(HashMap::new()),
-            slots: Mutex::new(HashMap::new()),
         })
-    }
-
-    pub fn config(&self) -> &KubeConfig {
-        &self.cfg
-    }
-
-    /// The namespace searched for glusterfs pods.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
     }
 
     async fn client(&self) -> Result<kube::Client, String> {
@@ -368,14 +415,6 @@ impl KubeTransport {
 
     fn pods_api(&self, client: kube::Client) -> Api<Pod> {
         Api::namespaced(client, &self.namespace)
-    }
-
-    fn slot(&self, host: &str) -> Arc<Semaphore> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots
-            .entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.max_execs_per_host.max(1))))
-            .clone()
     }
 
     fn forget(&self, host: &str) {
@@ -590,12 +629,12 @@ impl KubeTransport {
 }
 
 #[async_trait]
-impl Transport for KubeTransport {
+impl Wire for KubeWire {
     fn name(&self) -> &'static str {
         "kubernetes"
     }
 
-    async fn run(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
+    async fn run_unlimited(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
         if cmd.argv.is_empty() {
             return Err(ExecError::Other("empty command".into()));
         }
@@ -608,11 +647,6 @@ impl Transport for KubeTransport {
             seconds,
         };
 
-        let _slot = self
-            .slot(host)
-            .acquire_owned()
-            .await
-            .map_err(|e| ExecError::Other(format!("kubernetes: {e}")))?;
         // Dropping the exec on timeout closes its WebSocket; like heketi, the process in the
         // pod is not signalled (the `timeout` prefix is what bounds it there).
         match tokio::time::timeout(deadline, self.run_once(host, &argv)).await {

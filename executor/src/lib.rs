@@ -5,9 +5,14 @@
 //! - [`mock::MockExecutor`]: touches nothing, for API tests and development;
 //! - [`commands::CommandExecutor`]: the command layer over a [`transport::Transport`] (ssh,
 //!   kube), which turns each call into the node commands of `shared/storage-node-commands.md`.
+//!
+//! Commands in flight per node are bounded in one place: every transport is a
+//! [`transport::Limited`] wire, which takes a [`limits::HostLimits`] permit per command. The
+//! server adds no limiter of its own.
 
 pub mod commands;
 pub mod kube;
+pub mod limits;
 pub mod mock;
 pub mod model;
 pub mod ssh;

@@ -1,6 +1,9 @@
 //! SSH transport (russh): key auth, one connection per node reused across commands and
-//! re-established when it drops, a cap on concurrent channels per node, per-command timeouts,
-//! host keys checked against known_hosts files unless `host_key_checking: false`.
+//! re-established when it drops, per-command timeouts, host keys checked against known_hosts
+//! files unless `host_key_checking: false`. Channels per node are capped by the executor's one
+//! per-host limiter ([`crate::transport::Limited`]): [`SshTransport`] is that wrapper around a
+//! private wire, so every command over ssh holds a permit from before its channel opens until
+//! after it is closed.
 //!
 //! Each command is one exec request carrying the argv quoted once for a POSIX shell (the
 //! login shell of `user` splits it back into exactly that argv); with `sudo` the argv is
@@ -16,9 +19,8 @@ use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
 use russh::ChannelMsg;
 use serde::{Deserialize, Deserializer, Serialize};
-use tokio::sync::Semaphore;
 
-use crate::transport::{shell_line, Cmd, CmdOutput, Transport};
+use crate::transport::{shell_line, Cmd, CmdOutput, Limited, Transport, Wire};
 use crate::ExecError;
 
 /// The `sshexec` block of heketi.json, plus heqet's additions. Field names follow heketi
@@ -38,7 +40,10 @@ pub struct SshConfig {
     /// known_hosts files; empty = `$SSH_KNOWN_HOSTS` (colon-separated, as heketi) or
     /// `~/.ssh/known_hosts`.
     pub known_hosts: Vec<PathBuf>,
-    /// Concurrent channels (commands) per node; sshd's MaxSessions defaults to 10.
+    /// Concurrent channels (= commands: one channel each) per node; keep it below the
+    /// nodes' sshd `MaxSessions` (default 10). Default 8; 0 counts as 1. [`ssh_executor`]
+    /// applies the smaller of this and the command layer's `max_commands_per_host` as the
+    /// one per-host limit; [`SshTransport::new`] applies this alone.
     pub max_channels_per_host: usize,
     /// Seconds to establish (TCP + handshake + auth) a connection.
     pub connect_timeout: u64,
@@ -107,11 +112,17 @@ pub struct SshExecConfig {
     pub commands: crate::commands::CommandConfig,
 }
 
-/// The ssh executor: the command layer over an [`SshTransport`].
+/// The ssh executor: the command layer over an [`SshTransport`] whose per-host limit is the
+/// smaller of `max_channels_per_host` and `max_commands_per_host` (both default 8).
 pub fn ssh_executor(
     cfg: SshExecConfig,
 ) -> Result<crate::commands::CommandExecutor<SshTransport>, ExecError> {
-    crate::commands::CommandExecutor::new(SshTransport::new(cfg.ssh)?, cfg.commands)
+    let per_host = crate::limits::smallest([
+        cfg.ssh.max_channels_per_host,
+        cfg.commands.max_commands_per_host,
+    ]);
+    let transport = SshTransport::with_per_host_limit(cfg.ssh, per_host)?;
+    crate::commands::CommandExecutor::new(transport, cfg.commands)
 }
 
 /// Why a host key was not accepted, filled in by the handler during the handshake.
@@ -196,21 +207,63 @@ impl client::Handler for Client {
     }
 }
 
-/// One node: its connection (if any) and its channel budget.
+/// One node: its connection, if any.
 struct Node {
     conn: tokio::sync::Mutex<Option<Arc<Handle<Client>>>>,
-    channels: Arc<Semaphore>,
 }
 
+/// Runs commands over ssh with at most `per_host` channels open at once per node.
 pub struct SshTransport {
+    limited: Limited<SshWire>,
+}
+
+impl SshTransport {
+    /// Load the key now, so a bad `keyfile` is a startup error, not a failure on first use.
+    /// At most `max_channels_per_host` channels per node.
+    pub fn new(cfg: SshConfig) -> Result<Self, ExecError> {
+        let per_host = cfg.max_channels_per_host;
+        Self::with_per_host_limit(cfg, per_host)
+    }
+
+    /// Like [`SshTransport::new`] with another per-host limit (the combined one of
+    /// [`ssh_executor`]).
+    pub(crate) fn with_per_host_limit(cfg: SshConfig, per_host: usize) -> Result<Self, ExecError> {
+        Ok(SshTransport {
+            limited: Limited::new(SshWire::new(cfg)?, per_host),
+        })
+    }
+
+    pub fn config(&self) -> &SshConfig {
+        &self.limited.wire().cfg
+    }
+
+    /// Channels (commands) allowed at once per node.
+    pub fn per_host_limit(&self) -> usize {
+        self.limited.per_host()
+    }
+}
+
+#[async_trait]
+impl Transport for SshTransport {
+    fn name(&self) -> &'static str {
+        self.limited.name()
+    }
+
+    async fn run(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
+        self.limited.run(host, cmd).await
+    }
+}
+
+/// The ssh wire: connections and channels, no limit of its own. Private, so that the only way
+/// to run a command over ssh is through [`SshTransport`]'s limiter.
+struct SshWire {
     cfg: SshConfig,
     key: Arc<PrivateKey>,
     nodes: Mutex<HashMap<String, Arc<Node>>>,
 }
 
-impl SshTransport {
-    /// Load the key now, so a bad `keyfile` is a startup error, not a failure on first use.
-    pub fn new(cfg: SshConfig) -> Result<Self, ExecError> {
+impl SshWire {
+    fn new(cfg: SshConfig) -> Result<Self, ExecError> {
         if cfg.keyfile.as_os_str().is_empty() {
             return Err(ExecError::Other("ssh: keyfile is required".into()));
         }
@@ -220,15 +273,11 @@ impl SshTransport {
                 cfg.keyfile.display()
             ))
         })?;
-        Ok(SshTransport {
+        Ok(SshWire {
             cfg,
             key: Arc::new(key),
             nodes: Mutex::new(HashMap::new()),
         })
-    }
-
-    pub fn config(&self) -> &SshConfig {
-        &self.cfg
     }
 
     fn node(&self, host: &str) -> Arc<Node> {
@@ -238,7 +287,6 @@ impl SshTransport {
             .or_insert_with(|| {
                 Arc::new(Node {
                     conn: tokio::sync::Mutex::new(None),
-                    channels: Arc::new(Semaphore::new(self.cfg.max_channels_per_host.max(1))),
                 })
             })
             .clone()
@@ -401,12 +449,15 @@ async fn collect(channel: &mut russh::Channel<client::Msg>) -> Result<CmdOutput,
 }
 
 #[async_trait]
-impl Transport for SshTransport {
+impl Wire for SshWire {
     fn name(&self) -> &'static str {
         "ssh"
     }
 
-    async fn run(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
+    /// Opens one channel and is done with it before returning (a finished command's channel is
+    /// closed by the server; on a failure or timeout we close it), so the caller's permit
+    /// covers the channel's life.
+    async fn run_unlimited(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
         let mut argv = Vec::with_capacity(cmd.argv.len() + 2);
         if self.cfg.sudo {
             argv.extend(["sudo".to_string(), "-n".to_string()]);
@@ -415,12 +466,6 @@ impl Transport for SshTransport {
         let line = shell_line(&argv)?;
 
         let node = self.node(host);
-        let _permit = node
-            .channels
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| ExecError::Other(format!("ssh: {e}")))?;
         let mut channel = self.open_channel(host, &node).await?;
         let run = async {
             channel
@@ -431,7 +476,12 @@ impl Transport for SshTransport {
         };
         match tokio::time::timeout(cmd.timeout, run).await {
             Ok(Ok(out)) => Ok(out),
-            Ok(Err(message)) => Err(self.unreachable(host, format!("ssh: {message}"))),
+            Ok(Err(message)) => {
+                // The server may still hold the channel (e.g. it refused the exec): close it
+                // now, while the permit is held, so it does not outlive its slot.
+                let _ = channel.close().await;
+                Err(self.unreachable(host, format!("ssh: {message}")))
+            }
             Err(_) => {
                 // Closing the channel stops us waiting; the remote process gets no signal
                 // (no pty), as with heketi.

@@ -428,6 +428,43 @@ async fn execs_per_node_are_limited() {
     );
 }
 
+/// heketi.json's kubeexec block through `kube_executor`: the smaller of `max_execs_per_host`
+/// and `max_commands_per_host` is the one limit, also for raw commands on its transport.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kube_executor_uses_the_smallest_per_host_limit() {
+    let api = three_nodes().await;
+    let block = |extra: serde_json::Value| {
+        let mut v = serde_json::json!({"kubeconfig": api.kubeconfig, "namespace": NS});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        kube_executor(serde_json::from_value::<KubeExecConfig>(v).unwrap()).expect("executor")
+    };
+    assert_eq!(
+        block(serde_json::json!({})).transport().per_host_limit(),
+        8,
+        "defaults"
+    );
+    let three = block(serde_json::json!({"max_execs_per_host": 3}));
+    assert_eq!(three.transport().per_host_limit(), 3);
+    let ex = std::sync::Arc::new(block(
+        serde_json::json!({"max_execs_per_host": 8, "max_commands_per_host": 2}),
+    ));
+    assert_eq!(ex.transport().per_host_limit(), 2);
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let ex = ex.clone();
+        tasks.push(tokio::spawn(async move {
+            ex.transport().run("node1", &cmd(&["sleep", "0.4"])).await
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().expect("run").status, 0);
+    }
+    let max1 = api.with(|s| s.max_running.get("glusterfs-aaaaa").copied().unwrap_or(0));
+    assert_eq!(max1, 2, "node1 limited to 2 at once");
+}
+
 #[tokio::test]
 async fn the_command_layer_over_kube() {
     let api = three_nodes().await;

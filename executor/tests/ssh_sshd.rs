@@ -6,14 +6,15 @@
 //!
 //! Run: `cargo test -p heqet-executor --test ssh_sshd`
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use heqet_executor::ssh::{SshConfig, SshTransport};
-use heqet_executor::transport::{Cmd, Transport};
+use heqet_executor::ssh::{ssh_executor, SshConfig, SshExecConfig, SshTransport};
+use heqet_executor::transport::{Cmd, CmdOutput, Transport};
 use heqet_executor::ExecError;
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -374,6 +375,39 @@ async fn host_keys_are_checked_unless_disabled() {
     assert_eq!(t.run(HOST, &cmd(&["true"])).await.unwrap().status, 0);
 }
 
+/// Start `n` commands at once through `run` and return the most the server saw running
+/// together. Each command keeps a marker in `dir` while it runs and counts the markers after a
+/// second (long enough for all `n` to be under way if nothing held them back), so a count only
+/// includes commands running on the server at that moment.
+async fn server_side_peak<R, F>(run: R, dir: &Path, n: usize) -> usize
+where
+    R: Fn(Cmd) -> F,
+    F: Future<Output = Result<CmdOutput, ExecError>> + Send + 'static,
+{
+    std::fs::create_dir_all(dir).unwrap();
+    let script = r#"touch "$1/$2"; sleep 1; n=$(ls "$1" | wc -l); rm "$1/$2"; echo "$2 $n""#;
+    let dir = dir.display().to_string();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let i = i.to_string();
+            tokio::spawn(run(cmd(&["sh", "-c", script, "sh", &dir, &i])))
+        })
+        .collect();
+    let mut peak = 0;
+    for (i, task) in tasks.into_iter().enumerate() {
+        let out = task.await.unwrap().unwrap();
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        let (echoed, count) = out
+            .stdout
+            .trim()
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("odd output {:?}", out.stdout));
+        assert_eq!(echoed, i.to_string(), "each command got its own output");
+        peak = peak.max(count.parse::<usize>().expect("a count"));
+    }
+    peak
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sudo_prefix_and_concurrent_channels() {
     let sshd = Sshd::start();
@@ -381,6 +415,7 @@ async fn sudo_prefix_and_concurrent_channels() {
     cfg.sudo = true;
     cfg.max_channels_per_host = 3;
     let t = Arc::new(SshTransport::new(cfg).unwrap());
+    assert_eq!(t.per_host_limit(), 3);
     let out = t
         .run(
             HOST,
@@ -390,17 +425,40 @@ async fn sudo_prefix_and_concurrent_channels() {
         .unwrap();
     assert_eq!(out.stdout, "1 a b\n", "stderr: {}", out.stderr);
 
-    let mut tasks = Vec::new();
-    for i in 0..12 {
+    // 12 commands at once; sshd allows 20 sessions, so only heqet's limiter holds them to 3.
+    let run = |c: Cmd| {
         let t = t.clone();
-        tasks.push(tokio::spawn(async move {
-            let n = i.to_string();
-            t.run(HOST, &cmd(&["sh", "-c", "sleep 0.2; echo $1", "sh", &n]))
-                .await
-                .map(|o| o.stdout)
-        }));
-    }
-    for (i, task) in tasks.into_iter().enumerate() {
-        assert_eq!(task.await.unwrap().unwrap(), format!("{i}\n"));
-    }
+        async move { t.run(HOST, &c).await }
+    };
+    let peak = server_side_peak(run, &sshd.path("running"), 12).await;
+    assert_eq!(peak, 3, "commands running at once on the server");
+}
+
+/// heketi.json's sshexec block through `ssh_executor`: the smaller of `max_channels_per_host`
+/// and `max_commands_per_host` is the one limit, and raw commands on the executor's
+/// transport are held to it like the command layer's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_executor_uses_the_smallest_per_host_limit() {
+    let sshd = Sshd::start();
+    let block = |channels: usize, commands: Option<usize>| {
+        let mut v = serde_json::to_value(sshd.config("client")).unwrap();
+        v["max_channels_per_host"] = channels.into();
+        if let Some(c) = commands {
+            v["max_commands_per_host"] = c.into();
+        }
+        serde_json::from_value::<SshExecConfig>(v).unwrap()
+    };
+    let ex = ssh_executor(block(8, None)).unwrap();
+    assert_eq!(ex.transport().per_host_limit(), 8, "defaults");
+    let ex = ssh_executor(block(3, Some(8))).unwrap();
+    assert_eq!(ex.transport().per_host_limit(), 3);
+    let ex = Arc::new(ssh_executor(block(8, Some(2))).unwrap());
+    assert_eq!(ex.transport().per_host_limit(), 2);
+
+    let run = |c: Cmd| {
+        let ex = ex.clone();
+        async move { ex.transport().run(HOST, &c).await }
+    };
+    let peak = server_side_peak(run, &sshd.path("running2"), 8).await;
+    assert_eq!(peak, 2, "commands running at once on the server");
 }

@@ -228,7 +228,7 @@ impl<T: Transport> CommandExecutor<T> {
         self.step(host, &c.lvcreate(b), made, Made::Lv).await?;
         self.run(host, &c.mkfs(b)).await?;
         {
-            let _lock = self.fstab_locks.acquire(host).await;
+            let _lock = self.fstab_locks.acquire(host).await?;
             self.step(host, &c.fstab_append(b), made, Made::FstabLine)
                 .await?;
         }
@@ -269,10 +269,10 @@ impl<T: Transport> CommandExecutor<T> {
         for step in made.iter().rev() {
             match step {
                 Made::Mounted => self.run_logged(host, &c.umount(&b.mount_point())).await,
-                Made::FstabLine => {
-                    let _lock = self.fstab_locks.acquire(host).await;
-                    self.run_logged(host, &c.fstab_remove(b)).await
-                }
+                Made::FstabLine => match self.fstab_locks.acquire(host).await {
+                    Ok(_lock) => self.run_logged(host, &c.fstab_remove(b)).await,
+                    Err(e) => tracing::warn!(host, error = %e, "fstab line not removed"),
+                },
                 Made::Lv => {
                     let _ = self.remove_lv_and_pool(host, b).await;
                 }
@@ -341,7 +341,7 @@ impl<T: Transport> CommandExecutor<T> {
         };
         // 2. the fstab line goes even if the unmount failed, so a reboot does not remount.
         if !is_gluster_managed(&b.path) {
-            let _lock = self.fstab_locks.acquire(host).await;
+            let _lock = self.fstab_locks.acquire(host).await?;
             self.run(host, &c.fstab_remove(b)).await?;
         }
         // 3.

@@ -1,10 +1,14 @@
-//! A recording transport for tests: answers by rules, remembers every command.
+//! A recording transport for tests: answers by rules, remembers every command, and measures
+//! how many commands were in flight per node. Built like the real transports: the recorder is
+//! a private [`Wire`] inside the one per-host limiter.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::transport::{Cmd, CmdOutput, Transport};
+use crate::transport::{Cmd, CmdOutput, Limited, Transport, Wire};
 use crate::ExecError;
 
 struct Rule {
@@ -15,10 +19,33 @@ struct Rule {
     times: Option<usize>,
 }
 
-#[derive(Default)]
 pub(crate) struct FakeTransport {
+    limited: Limited<Recorder>,
+}
+
+impl Default for FakeTransport {
+    /// The default limit of the real transports (8), no delay.
+    fn default() -> Self {
+        FakeTransport::new(8, Duration::ZERO)
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
     rules: Mutex<Vec<Rule>>,
     log: Mutex<Vec<(String, Vec<String>)>>,
+    /// Every command takes this long, so that concurrent ones overlap.
+    delay: Duration,
+    flight: Mutex<Flight>,
+}
+
+/// Commands in flight now and at most, per node and over all nodes.
+#[derive(Default)]
+struct Flight {
+    now: HashMap<String, usize>,
+    peak: HashMap<String, usize>,
+    all_now: usize,
+    all_peak: usize,
 }
 
 pub(crate) fn ok(stdout: &str) -> Result<CmdOutput, ExecError> {
@@ -38,28 +65,37 @@ pub(crate) fn fail(status: i32, stderr: &str) -> Result<CmdOutput, ExecError> {
 }
 
 impl FakeTransport {
-    /// Answer commands containing `pattern` with `answer` (first matching rule wins).
-    pub(crate) fn on(&self, pattern: &str, answer: Result<CmdOutput, ExecError>) -> &Self {
-        self.push(pattern, answer, None)
+    /// At most `per_host` commands per node at once, each taking `delay`.
+    pub(crate) fn new(per_host: usize, delay: Duration) -> Self {
+        FakeTransport {
+            limited: Limited::new(
+                Recorder {
+                    delay,
+                    ..Default::default()
+                },
+                per_host,
+            ),
+        }
     }
 
-    fn push(
-        &self,
-        pattern: &str,
-        answer: Result<CmdOutput, ExecError>,
-        times: Option<usize>,
-    ) -> &Self {
-        self.rules.lock().unwrap().push(Rule {
+    fn rec(&self) -> &Recorder {
+        self.limited.wire()
+    }
+
+    /// Answer commands containing `pattern` with `answer` (first matching rule wins).
+    pub(crate) fn on(&self, pattern: &str, answer: Result<CmdOutput, ExecError>) -> &Self {
+        self.rec().rules.lock().unwrap().push(Rule {
             pattern: pattern.to_string(),
             answer,
-            times,
+            times: None,
         });
         self
     }
 
     /// Every command run so far, argv joined by spaces (readable; exact argv: [`Self::argvs`]).
     pub(crate) fn lines(&self) -> Vec<String> {
-        self.log
+        self.rec()
+            .log
             .lock()
             .unwrap()
             .iter()
@@ -68,7 +104,8 @@ impl FakeTransport {
     }
 
     pub(crate) fn argvs(&self) -> Vec<Vec<String>> {
-        self.log
+        self.rec()
+            .log
             .lock()
             .unwrap()
             .iter()
@@ -77,22 +114,40 @@ impl FakeTransport {
     }
 
     pub(crate) fn hosts(&self) -> Vec<String> {
-        self.log
+        self.rec()
+            .log
             .lock()
             .unwrap()
             .iter()
             .map(|(h, _)| h.clone())
             .collect()
     }
+
+    /// The most commands that were in flight at once on `host`.
+    pub(crate) fn peak(&self, host: &str) -> usize {
+        let flight = self.rec().flight.lock().unwrap();
+        flight.peak.get(host).copied().unwrap_or(0)
+    }
+
+    /// The most commands that were in flight at once over all nodes.
+    pub(crate) fn peak_all(&self) -> usize {
+        self.rec().flight.lock().unwrap().all_peak
+    }
 }
 
 #[async_trait]
 impl Transport for FakeTransport {
     fn name(&self) -> &'static str {
-        "fake"
+        self.limited.name()
     }
 
     async fn run(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
+        self.limited.run(host, cmd).await
+    }
+}
+
+impl Recorder {
+    fn answer(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
         let line = cmd.argv.join(" ");
         self.log
             .lock()
@@ -109,5 +164,41 @@ impl Transport for FakeTransport {
             return rule.answer.clone();
         }
         ok("")
+    }
+
+    fn enter(&self, host: &str) {
+        let mut f = self.flight.lock().unwrap();
+        let now = f.now.entry(host.to_string()).or_default();
+        *now += 1;
+        let now = *now;
+        let peak = f.peak.entry(host.to_string()).or_default();
+        *peak = (*peak).max(now);
+        f.all_now += 1;
+        f.all_peak = f.all_peak.max(f.all_now);
+    }
+
+    fn leave(&self, host: &str) {
+        let mut f = self.flight.lock().unwrap();
+        if let Some(n) = f.now.get_mut(host) {
+            *n -= 1;
+        }
+        f.all_now -= 1;
+    }
+}
+
+#[async_trait]
+impl Wire for Recorder {
+    fn name(&self) -> &'static str {
+        "fake"
+    }
+
+    async fn run_unlimited(&self, host: &str, cmd: &Cmd) -> Result<CmdOutput, ExecError> {
+        self.enter(host);
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
+        let answer = self.answer(host, cmd);
+        self.leave(host);
+        answer
     }
 }

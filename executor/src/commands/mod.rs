@@ -11,7 +11,8 @@ pub mod device;
 #[cfg(test)]
 mod fake;
 pub mod gluster;
-mod limits;
+#[cfg(test)]
+mod limit_tests;
 pub mod parse;
 
 use std::time::Duration;
@@ -19,12 +20,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::limits::HostLimits;
 use crate::transport::{Cmd, CmdOutput, Transport};
 use crate::{
     BrickAddr, BrickSpec, DeviceRef, DeviceReport, DeviceSetup, ExecError, ExecResult, Executor,
     HealInfo, NodeTarget, VolumeSpec, VolumeStatus,
 };
-use limits::KeyedLimits;
 
 const MINUTE: u64 = 60;
 /// heketi's per-command timeouts (storage-node-commands §1.2).
@@ -70,7 +71,12 @@ pub struct CommandConfig {
     /// `snapshot config snap-max-hard-limit` after a peer probe; 0 = leave alone.
     pub snapshot_limit: u32,
     pub glusterd_check: GlusterdCheck,
-    /// At most this many commands run at once on one node.
+    /// At most this many commands run at once on one node. Kept for existing configs; the
+    /// limit itself is the transport's (the executor's one per-host limiter,
+    /// [`crate::transport::Limited`]): [`crate::ssh::ssh_executor`] and
+    /// [`crate::kube::kube_executor`] use the smaller of this and `max_channels_per_host` /
+    /// `max_execs_per_host`. [`CommandExecutor::new`] does not read it: a transport built by
+    /// hand brings its own limit. Default 8; 0 counts as 1.
     pub max_commands_per_host: usize,
     /// Run `lsof <mount point>` when an unmount fails, for the log.
     pub debug_umount_failures: bool,
@@ -193,25 +199,25 @@ where
 }
 
 /// The command layer over a transport. One per transport; cheap to share behind an `Arc`.
+/// It takes no per-host permit itself: the transport is the one place that does (see
+/// [`Transport`]), so commands of every kind, and commands run on the transport directly,
+/// share one budget per node.
 pub struct CommandExecutor<T: Transport> {
     transport: T,
     cmds: NodeCommands,
-    /// At most `max_commands_per_host` commands in flight per node.
-    per_host: KeyedLimits,
     /// fstab edits of one node are serialized: an append racing a `sed -i` loses the line.
-    fstab_locks: KeyedLimits,
+    /// A mutual exclusion (one permit per node), not a concurrency limit.
+    fstab_locks: HostLimits,
     /// Result of the systemd probe per node, for `GlusterdCheck::Auto`.
     systemd: std::sync::Mutex<std::collections::HashMap<String, bool>>,
 }
 
 impl<T: Transport> CommandExecutor<T> {
     pub fn new(transport: T, config: CommandConfig) -> ExecResult<Self> {
-        let per_host = KeyedLimits::new(config.max_commands_per_host.max(1));
         Ok(CommandExecutor {
             transport,
             cmds: NodeCommands::new(config)?,
-            per_host,
-            fstab_locks: KeyedLimits::new(1),
+            fstab_locks: HostLimits::new(1),
             systemd: Default::default(),
         })
     }
@@ -230,7 +236,6 @@ impl<T: Transport> CommandExecutor<T> {
 
     /// Run a command; any exit status is returned as output.
     async fn exec(&self, host: &str, cmd: &Cmd) -> ExecResult<CmdOutput> {
-        let _permit = self.per_host.acquire(host).await;
         let started = std::time::Instant::now();
         let res = self.transport.run(host, cmd).await;
         match &res {
