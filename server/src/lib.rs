@@ -70,6 +70,7 @@ pub fn build_executor(cfg: &Config) -> Result<Arc<dyn Executor>, ServerError> {
                     message: format!("glusterfs.sshexec is not valid: {e}"),
                 })?;
             ssh.commands.apply_env();
+            cap_per_host(&mut ssh.commands, cfg.per_node_concurrency);
             if ssh.ssh.keyfile.as_os_str().is_empty() {
                 return Err(ServerError::Executor {
                     kind: "ssh",
@@ -97,6 +98,7 @@ pub fn build_executor(cfg: &Config) -> Result<Arc<dyn Executor>, ServerError> {
                     message: format!("glusterfs.kubeexec is not valid: {e}"),
                 })?;
             kube.apply_env();
+            cap_per_host(&mut kube.commands, cfg.per_node_concurrency);
             // An empty namespace becomes the kubeconfig context's, else the service account's
             // (in a pod), else "default": resolved by the transport.
             let exec =
@@ -107,6 +109,12 @@ pub fn build_executor(cfg: &Config) -> Result<Arc<dyn Executor>, ServerError> {
             Ok(Arc::new(exec))
         }
     }
+}
+
+/// `glusterfs.per_node_concurrency` caps the executor's one per-host limit (the smallest of
+/// it and the transport's own `max_*_per_host` keys applies).
+fn cap_per_host(commands: &mut heqet_executor::commands::CommandConfig, per_node: usize) {
+    commands.max_commands_per_host = commands.max_commands_per_host.min(per_node.max(1));
 }
 
 /// A server running in this process.

@@ -206,6 +206,8 @@ pub enum OpKind {
     AddNode,
     #[serde(rename = "delete-node")]
     DeleteNode,
+    #[serde(rename = "evict-brick")]
+    EvictBrick,
 }
 
 impl OpKind {
@@ -221,6 +223,7 @@ impl OpKind {
             OpKind::DeleteDevice => "Device delete",
             OpKind::AddNode => "Node add",
             OpKind::DeleteNode => "Node delete",
+            OpKind::EvictBrick => "Brick evict",
         }
     }
 
@@ -235,6 +238,7 @@ impl OpKind {
             OpKind::DeleteDevice => "delete-device",
             OpKind::AddNode => "add-node",
             OpKind::DeleteNode => "delete-node",
+            OpKind::EvictBrick => "evict-brick",
         }
     }
 }
@@ -275,6 +279,11 @@ pub enum OpPayload {
     DeleteNode {
         node_id: String,
     },
+    /// The brick moved away; its replacement is the brick the entry holds.
+    EvictBrick {
+        brick_id: String,
+        volume_id: String,
+    },
 }
 
 impl OpPayload {
@@ -291,6 +300,7 @@ impl OpPayload {
             OpPayload::DeleteDevice { device_id, .. } => (device_id, "Delete device"),
             OpPayload::AddNode { node_id } => (node_id, "Add node"),
             OpPayload::DeleteNode { node_id } => (node_id, "Delete node"),
+            OpPayload::EvictBrick { brick_id, .. } => (brick_id, "Evict brick"),
         };
         vec![Change {
             id: id.clone(),
@@ -309,6 +319,7 @@ impl OpPayload {
             OpPayload::DeleteDevice { .. } => OpKind::DeleteDevice,
             OpPayload::AddNode { .. } => OpKind::AddNode,
             OpPayload::DeleteNode { .. } => OpKind::DeleteNode,
+            OpPayload::EvictBrick { .. } => OpKind::EvictBrick,
         }
     }
 }

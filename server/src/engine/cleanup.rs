@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::brick_evict::BrickEvict;
 use super::device_add::{DeviceAdd, DeviceDelete};
 use super::device_state::RemoveDevice;
 use super::node_ops::{NodeAdd, NodeDelete};
@@ -134,7 +135,17 @@ impl Engine {
                 let o = DeviceDelete::load(self, device_id, *forceforget).await?;
                 self.clean_with(o, &id).await
             }
-            OpPayload::AddNode { node_id } => self.clean_with(NodeAdd::load(node_id), &id).await,
+            OpPayload::AddNode { node_id } => match NodeAdd::load(self, node_id).await? {
+                Some(o) => self.clean_with(o, &id).await,
+                None => self.forget(&id, &interrupted("Node add")).await,
+            },
+            OpPayload::EvictBrick {
+                brick_id,
+                volume_id,
+            } => match BrickEvict::load(self, &id, brick_id, volume_id).await? {
+                Some(o) => self.clean_with(o, &id).await,
+                None => self.forget(&id, &interrupted("Brick evict")).await,
+            },
             OpPayload::DeleteNode { node_id } => {
                 let o = NodeDelete::load(self, node_id).await?;
                 self.clean_with(o, &id).await

@@ -1,17 +1,14 @@
-//! Device and brick state work: state changes, heketi's "remove" (every brick moved off a
-//! device, journaled as `remove-device`), single brick eviction (replace-brick onto another
-//! device) and resync of a device's figures from LVM.
+//! Device state work: state changes, heketi's "remove" (every brick moved off a device,
+//! journaled as `remove-device`, each move a nested `evict-brick`) and resync of a device's
+//! figures from LVM.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use heqet_executor::BrickAddr;
-
-use super::nodework::Nodes;
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
 use super::{Engine, EngineError};
 use crate::model::*;
 use crate::store::{DeviceFigures, StoreResult, Tx};
+use async_trait::async_trait;
 
 /// Move every brick off an offline device, then mark it failed.
 pub(super) struct RemoveDevice {
@@ -93,183 +90,6 @@ impl Engine {
         .await
     }
 
-    /// Replace one brick by a new one on another device (node-commands §10).
-    async fn evict_brick(&self, old: &BrickRow, heal_check: bool) -> Result<(), String> {
-        let read = self.store.read();
-        let vol = read
-            .volume_row(&old.volume_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("volume {} of brick {} not found", old.volume_id, old.id))?;
-        let layout = vol.layout.0;
-        if matches!(layout, heqet_api::layout::Layout::None) {
-            return Err("replace brick is not supported for volume durability type none".into());
-        }
-        let all = read
-            .bricks_of_volume(&vol.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let nodes = self.cluster_nodes(&vol.cluster_id).await?;
-        let set_size = layout.set_size() as i64;
-        let set_no = old.position / set_size;
-        let set: Vec<&BrickRow> = all
-            .iter()
-            .filter(|b| b.position / set_size == set_no && b.id != old.id)
-            .collect();
-        let node_of = |id: &str| nodes.get(id).ok_or_else(|| format!("node {id} not found"));
-        let old_node = node_of(&old.node_id)?;
-        // Run gluster commands on the brick's own node if it answers, else on any other.
-        let worker = self.working_node(&nodes, Some(&old.node_id)).await?;
-        if heal_check {
-            let heal = self
-                .exec
-                .heal_info(&worker, &vol.name)
-                .await
-                .map_err(|e| e.to_string())?;
-            let old_addr = format!("{}:{}", old_node.storage_host(), old.path);
-            if let Some(h) = heal.bricks.iter().find(|h| h.brick.to_string() == old_addr) {
-                if h.pending_entries.unwrap_or(0) > 0 {
-                    return Err(format!(
-                        "Cannot replace brick {} as it is source brick for data to be healed",
-                        old.id
-                    ));
-                }
-            }
-        }
-        let replacement = self.place_replacement(&vol, old, &set, &nodes).await?;
-        let new_node = node_of(&replacement.node_id)?.target();
-        let new_spec = replacement.spec(vol.gid);
-        let old_spec = old.spec(vol.gid);
-        let undo_new = |msg: String| async {
-            let _ = self.exec.brick_destroy(&new_node, &new_spec).await;
-            let mut w = self.store.writer().await;
-            let r: StoreResult<()> = async {
-                let mut tx = w.begin().await?;
-                tx.remove_brick(&replacement, true).await?;
-                tx.commit().await
-            }
-            .await;
-            if let Err(e) = r {
-                tracing::warn!(brick = %replacement.id, error = %e, "cannot forget replacement brick");
-            }
-            msg
-        };
-        if let Err(e) = self.exec.brick_create(&new_node, &new_spec).await {
-            return Err(undo_new(e.to_string()).await);
-        }
-        let old_addr = BrickAddr {
-            host: old_node.storage_host().to_string(),
-            path: old.path.clone(),
-        };
-        let new_addr = BrickAddr {
-            host: new_node.storage.clone(),
-            path: replacement.path.clone(),
-        };
-        if let Err(e) = self
-            .exec
-            .replace_brick(&worker, &vol.name, &old_addr, &new_addr)
-            .await
-        {
-            return Err(undo_new(e.to_string()).await);
-        }
-        // The old brick is out of the volume now; a dead node may not let us clean it.
-        let old_target = old_node.target();
-        let reclaimed = match self.exec.brick_destroy(&old_target, &old_spec).await {
-            Ok(r) => r,
-            Err(e) => {
-                if self.exec.glusterd_check(&old_target).await.is_ok() {
-                    return Err(format!(
-                        "replaced brick {} but cannot destroy it: {e}",
-                        old.id
-                    ));
-                }
-                tracing::warn!(brick = %old.id, error = %e, "old brick's node is down; leaving its remains");
-                true
-            }
-        };
-        let mut w = self.store.writer().await;
-        let r: StoreResult<()> = async {
-            let mut tx = w.begin().await?;
-            tx.remove_brick(old, reclaimed).await?;
-            tx.settle_bricks_of_op(&old.id).await?;
-            tx.commit().await
-        }
-        .await;
-        r.map_err(|e| e.to_string())
-    }
-
-    /// Place and record (reserved, owned by the old brick's id) the brick that replaces
-    /// `old`, away from the other bricks of its set.
-    async fn place_replacement(
-        &self,
-        vol: &VolumeRow,
-        old: &BrickRow,
-        set: &[&BrickRow],
-        nodes: &Nodes,
-    ) -> Result<BrickRow, String> {
-        let layout = vol.layout.0;
-        let set_size = layout.set_size() as i64;
-        // The volume's own placement rules; options that do not parse mean the defaults.
-        let rules = self.request_for(vol, 1, 0).ok();
-        let request = heqet_topology::ReplacementRequest {
-            brick_kib: old.size as u64,
-            layout,
-            set: (old.position / set_size) as usize,
-            position: (old.position % set_size) as usize,
-            snapshot_factor: vol.snapshot_factor as f32,
-            avoid_devices: vec![old.device_id.clone()],
-            avoid_nodes: set.iter().map(|b| b.node_id.clone()).collect(),
-            avoid_zones: set
-                .iter()
-                .filter_map(|b| nodes.get(&b.node_id).map(|n| n.zone))
-                .collect(),
-            zone_checking: rules.as_ref().map(|r| r.zone_checking).unwrap_or_default(),
-            tag_match: rules.and_then(|r| r.tag_match),
-        };
-        let down = self.down_nodes();
-        let mut w = self.store.writer().await;
-        let r: Result<BrickRow, String> = async {
-            let mut tx = w.begin().await.map_err(|e| e.to_string())?;
-            let placed = {
-                let cd = tx
-                    .placement(&vol.cluster_id, &down)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let candidates: Vec<heqet_topology::DeviceCandidate> = cd
-                    .devices
-                    .iter()
-                    .filter(|d| d.id != old.device_id)
-                    .cloned()
-                    .collect();
-                let mut rng = rand::thread_rng();
-                heqet_topology::place_replacement(&candidates, &request, &mut rng)
-                    .map_err(|e| e.to_string())?
-            };
-            let row = BrickRow {
-                id: placed.id.clone(),
-                volume_id: vol.id.clone(),
-                device_id: placed.device_id.clone(),
-                node_id: placed.node_id.clone(),
-                path: heqet_executor::brick_path(&placed.device_id, &placed.id),
-                size: placed.size_kib as i64,
-                tp_size: placed.tp_kib as i64,
-                pool_metadata_size: placed.metadata_kib as i64,
-                thin_pool: placed.thin_pool.clone(),
-                lv: format!("brick_{}", placed.id),
-                arbiter: old.arbiter,
-                position: old.position,
-                pending_op: Some(old.id.clone()),
-            };
-            tx.add_bricks(std::slice::from_ref(&row), true)
-                .await
-                .map_err(|e| e.to_string())?;
-            tx.commit().await.map_err(|e| e.to_string())?;
-            Ok(row)
-        }
-        .await;
-        r
-    }
-
     /// `GET /devices/{id}/resync`.
     pub async fn device_resync(self: &Arc<Self>, device_id: &str) -> Result<String, EngineError> {
         let read = self.store.read();
@@ -313,28 +133,6 @@ impl Engine {
         }
         .await;
         res.map_err(|e| e.to_string())?
-    }
-
-    /// `POST /bricks/to-evict/{id}`.
-    pub async fn brick_evict(
-        self: &Arc<Self>,
-        brick_id: &str,
-        heal_check: bool,
-    ) -> Result<String, EngineError> {
-        let Some(brick) = self.store.read().brick_row(brick_id).await? else {
-            return Err(EngineError::IdNotFound);
-        };
-        if brick.pending_op.is_some() {
-            return Err(EngineError::Failed(format!(
-                "Failed to set up brick eviction: Can not evict brick {brick_id}: brick is pending"
-            )));
-        }
-        let admission = self.admit()?;
-        let engine = self.clone();
-        self.start_task(admission, async move {
-            engine.evict_brick(&brick, heal_check).await
-        })
-        .await
     }
 }
 

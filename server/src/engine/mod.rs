@@ -6,6 +6,7 @@
 //! a crash. One runner (`runner.rs`) owns ids, journal and queue rows, spawning, retries and
 //! the finishing transactions; the operation families only say what is specific to them.
 
+mod brick_evict;
 mod cleanup;
 mod device_add;
 mod device_state;

@@ -172,13 +172,30 @@ impl Engine {
 }
 
 impl NodeAdd {
-    /// After a crash nothing is probed again: the add is rolled back.
-    pub(super) fn load(node_id: &str) -> Self {
-        NodeAdd {
-            req: NodeAddRequest::default(),
+    /// After a crash: the node as it was being added (`None` when its row is gone).
+    pub(super) async fn load(engine: &Engine, node_id: &str) -> Result<Option<Self>, String> {
+        let Some(n) = engine
+            .store
+            .read()
+            .node_row(node_id)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(NodeAdd {
+            req: NodeAddRequest {
+                zone: n.zone,
+                hostnames: heqet_api::HostAddresses {
+                    manage: n.manage.0.clone(),
+                    storage: n.storage.0.clone(),
+                },
+                cluster: n.cluster_id.clone(),
+                tags: n.tags.0.clone(),
+            },
             node_id: node_id.to_string(),
             probe_from: None,
-        }
+        }))
     }
 }
 
@@ -242,7 +259,22 @@ impl Operation for NodeAdd {
         tx.delete_node(&self.node_id).await
     }
 
-    async fn clean(&mut self, _engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    /// The probe may have happened: the node leaves the pool again (a failed detach is
+    /// logged, as a node delete does), then the add is rolled back.
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+        let peers = engine
+            .store
+            .read()
+            .nodes_of_cluster(&self.req.cluster)
+            .await
+            .map_err(|e| e.to_string())?;
+        let storage = self.req.hostnames.storage.first();
+        if let (Some(other), Some(storage)) = (peers.iter().find(|p| p.id != self.node_id), storage)
+        {
+            if let Err(e) = engine.exec.peer_detach(&other.target(), storage).await {
+                tracing::warn!(node = %self.node_id, error = %e, "peer detach after an interrupted add failed (ignored)");
+            }
+        }
         Ok(Cleaned::Undone)
     }
 }

@@ -227,16 +227,31 @@ impl Operation for VolumeClone {
         tx.delete_volume(&self.clone_id).await
     }
 
+    /// If gluster made the clone, it is kept: its bricks are recorded as `finish` would.
+    /// Otherwise whatever may be left of it is deleted and the clone rolled back.
     async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
-        if !self.name.is_empty() {
-            if let Some(n) = engine.first_node_of(&self.origin.cluster_id).await? {
-                engine
-                    .exec
-                    .volume_destroy(&n.target(), &self.name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
+        if self.name.is_empty() {
+            return Ok(Cleaned::Undone);
         }
+        let Some(n) = engine.first_node_of(&self.origin.cluster_id).await? else {
+            return Ok(Cleaned::Undone);
+        };
+        let on = n.target();
+        if let Ok(status) = engine.exec.volume_info(&on, &self.name).await {
+            self.origin_bricks = engine
+                .store
+                .read()
+                .bricks_of_volume(&self.origin.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.made = Some(status);
+            return Ok(Cleaned::Done);
+        }
+        engine
+            .exec
+            .volume_destroy(&on, &self.name)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(Cleaned::Undone)
     }
 }

@@ -163,8 +163,24 @@ impl Operation for VolumeExpand {
         tx.settle_volume(&self.work.vol.id).await
     }
 
+    /// If gluster already took the new bricks, the expansion is complete on the nodes and
+    /// is finished (destroying bricks a volume uses would break it); otherwise the bricks
+    /// are destroyed and the expansion rolled back.
     async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
         let VolumeWork { vol, bricks, nodes } = &self.work;
+        let Some(first) = bricks.first() else {
+            return Ok(Cleaned::Undone);
+        };
+        let on = target_of(nodes, &first.node_id)?;
+        let added = volume_spec(vol, bricks, nodes, false)?.bricks;
+        let status = engine
+            .exec
+            .volume_info(&on, &vol.name)
+            .await
+            .map_err(|e| e.to_string())?;
+        if added.iter().all(|b| status.bricks.contains(b)) {
+            return Ok(Cleaned::Done);
+        }
         engine.destroy_bricks(bricks, nodes, vol.gid).await?;
         Ok(Cleaned::Undone)
     }

@@ -411,7 +411,30 @@ impl<'a> Tx<'a> {
 
     /// Delete a brick; with `release`, give its space back to its device (it was reclaimed
     /// on the node).
+    ///
+    /// Without `release` the brick's thin pool lives on (a clone's LV still uses it): its
+    /// space passes to a brick that shares the pool, so it is given back when that brick's
+    /// pool goes, instead of being lost to the accounting.
     pub async fn remove_brick(&mut self, b: &BrickRow, release: bool) -> StoreResult<()> {
+        if !release && b.reserved() > 0 {
+            let heir: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM bricks WHERE device_id = ? AND thin_pool = ? AND id != ? ORDER BY id LIMIT 1",
+            )
+            .bind(&b.device_id)
+            .bind(&b.thin_pool)
+            .bind(&b.id)
+            .fetch_optional(self.conn())
+            .await?;
+            if let Some(heir) = heir {
+                let q = sqlx::query(
+                    "UPDATE bricks SET tp_size = tp_size + ?, pool_metadata_size = pool_metadata_size + ? WHERE id = ?",
+                )
+                .bind(b.tp_size)
+                .bind(b.pool_metadata_size)
+                .bind(heir);
+                self.run(q).await?;
+            }
+        }
         if release {
             let q = sqlx::query(
                 "UPDATE devices SET free = MIN(total, free + ?1), used = MAX(0, used - ?1) WHERE id = ?2",
