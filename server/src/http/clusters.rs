@@ -8,22 +8,14 @@ use heqet_api::{ClusterCreateRequest, ClusterListResponse, ClusterSetFlagsReques
 
 use super::{hex_id, json, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
-use crate::model::now_secs;
-use crate::store::{self, StoreError};
+use crate::store::{self, resources};
 
 pub async fn create(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
     let req: ClusterCreateRequest = parse(&body)?;
     let id = heqet_api::id::new_id();
     {
         let mut w = st.engine.store.writer().await;
-        sqlx::query("INSERT INTO clusters (id, block, file, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&id)
-            .bind(req.block)
-            .bind(req.file)
-            .bind(now_secs())
-            .execute(&mut w.conn)
-            .await
-            .map_err(StoreError::from)?;
+        resources::insert_cluster(&mut w.conn, &id, req.block, req.file).await?;
     }
     let info = store::cluster_info(&st.engine.store.read, &id)
         .await?
@@ -51,24 +43,12 @@ pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> Ap
         return Err(ApiError::IdNotFound);
     }
     // Checked and deleted under the writer, so a node add cannot slip in between.
-    let used: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM nodes WHERE cluster_id = ?1) + \
-                (SELECT COUNT(*) FROM volumes WHERE cluster_id = ?1)",
-    )
-    .bind(id)
-    .fetch_one(&mut w.conn)
-    .await
-    .map_err(StoreError::from)?;
-    if used > 0 {
+    if resources::cluster_member_count(&mut w.conn, id).await? > 0 {
         return Err(ApiError::Conflict(format!(
             "Unable to delete cluster [{id}] because it contains volumes and/or nodes"
         )));
     }
-    sqlx::query("DELETE FROM clusters WHERE id = ?")
-        .bind(id)
-        .execute(&mut w.conn)
-        .await
-        .map_err(StoreError::from)?;
+    resources::delete_cluster(&mut w.conn, id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -80,14 +60,7 @@ pub async fn set_flags(
     let id = hex_id(&id)?;
     let req: ClusterSetFlagsRequest = parse(&body)?;
     let mut w = st.engine.store.writer().await;
-    let r = sqlx::query("UPDATE clusters SET block = ?, file = ? WHERE id = ?")
-        .bind(req.block)
-        .bind(req.file)
-        .bind(id)
-        .execute(&mut w.conn)
-        .await
-        .map_err(StoreError::from)?;
-    if r.rows_affected() == 0 {
+    if !resources::set_cluster_flags(&mut w.conn, id, req.block, req.file).await? {
         return Err(ApiError::IdNotFound);
     }
     let mut resp = StatusCode::OK.into_response();

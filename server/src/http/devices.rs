@@ -9,6 +9,7 @@ use heqet_api::{DeviceAddRequest, DeviceDeleteOptions, StateRequest};
 use super::{accepted, hex_id, json, nodes::change_tags, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
 use crate::store;
+use crate::store::resources::Tagged;
 use crate::validate;
 
 pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
@@ -69,7 +70,7 @@ pub async fn set_tags(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    change_tags(&st, "devices", id, &body).await
+    change_tags(&st, Tagged::Device, id, &body).await
 }
 
 #[derive(serde::Deserialize, Default)]

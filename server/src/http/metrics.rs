@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::SharedState;
 use crate::store;
+use crate::store::resources::{self, DeviceFigures};
 
 fn gauge(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -38,47 +39,13 @@ pub async fn metrics(State(st): State<SharedState>) -> Response {
         .into_response()
 }
 
-#[derive(sqlx::FromRow)]
-struct NodeLabels {
-    id: String,
-    cluster_id: String,
-    manage: sqlx::types::Json<Vec<String>>,
-    storage: sqlx::types::Json<Vec<String>>,
-}
-
-#[derive(sqlx::FromRow)]
-struct DeviceFigures {
-    id: String,
-    node_id: String,
-    name: String,
-    pv_uuid: String,
-    total: i64,
-    free: i64,
-    used: i64,
-    bricks: i64,
-}
-
 /// A few aggregate queries; the metrics never build the whole topology.
 async fn render(st: &SharedState) -> Result<String, store::StoreError> {
     let pool = &st.engine.store.read;
     let clusters = store::cluster_ids(pool).await?;
-    let volumes: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT cluster_id, COUNT(*) FROM volumes WHERE hidden = 0 GROUP BY cluster_id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let nodes: Vec<NodeLabels> = sqlx::query_as(
-        "SELECT id, cluster_id, manage, storage FROM nodes WHERE pending_op IS NULL ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await?;
-    let devices: Vec<DeviceFigures> = sqlx::query_as(
-        "SELECT d.id, d.node_id, d.name, d.pv_uuid, d.total, d.free, d.used, \
-         (SELECT COUNT(*) FROM bricks b WHERE b.device_id = d.id) AS bricks \
-         FROM devices d WHERE d.pending_op IS NULL ORDER BY d.id",
-    )
-    .fetch_all(pool)
-    .await?;
+    let volumes = resources::volume_counts(pool).await?;
+    let nodes = resources::node_labels(pool).await?;
+    let devices = resources::device_figures(pool).await?;
     let ops = store::operation_rows(pool).await?;
     let count_of = |cid: &str| {
         volumes

@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use heqet_api::{NodeAddRequest, StateRequest, Tags, TagsChangeRequest};
-use sqlx::types::Json;
 
 use super::{accepted, hex_id, json, parse, SharedState};
 use crate::error::{ApiError, ApiResult};
-use crate::store::{self, StoreError};
+use crate::store;
+use crate::store::resources::{self, Tagged};
 use crate::validate;
 
 pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
@@ -77,27 +77,17 @@ pub fn apply_tags(current: &mut Tags, req: &TagsChangeRequest) -> Result<(), Api
 /// Shared by node and device tag routes: read, change, write under the writer lock.
 pub async fn change_tags(
     st: &SharedState,
-    table: &'static str,
+    of: Tagged,
     id: &str,
     body: &Bytes,
 ) -> ApiResult<Response> {
     let req: TagsChangeRequest = parse(body)?;
     let mut w = st.engine.store.writer().await;
-    let current: Option<Json<Tags>> = sqlx::query_scalar(&format!(
-        "SELECT tags FROM {table} WHERE id = ? AND pending_op IS NULL"
-    ))
-    .bind(id)
-    .fetch_optional(&mut w.conn)
-    .await
-    .map_err(StoreError::from)?;
-    let mut tags = current.ok_or(ApiError::IdNotFound)?.0;
+    let mut tags = resources::live_tags(&mut w.conn, of, id)
+        .await?
+        .ok_or(ApiError::IdNotFound)?;
     apply_tags(&mut tags, &req)?;
-    sqlx::query(&format!("UPDATE {table} SET tags = ? WHERE id = ?"))
-        .bind(Json(&tags))
-        .bind(id)
-        .execute(&mut w.conn)
-        .await
-        .map_err(StoreError::from)?;
+    resources::set_tags(&mut w.conn, of, id, &tags).await?;
     w.devices.invalidate();
     Ok(json(StatusCode::OK, &tags))
 }
@@ -108,5 +98,5 @@ pub async fn set_tags(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = hex_id(&id)?;
-    change_tags(&st, "nodes", id, &body).await
+    change_tags(&st, Tagged::Node, id, &body).await
 }

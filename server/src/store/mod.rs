@@ -6,6 +6,7 @@
 //! (`free > needed`) inside the transaction that records the operation.
 
 mod read;
+pub mod resources;
 mod topology_json;
 pub mod write;
 
