@@ -1,17 +1,19 @@
 //! `/clusters` handlers (heketi-api.md §6).
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use heqet_api::{ClusterCreateRequest, ClusterListResponse, ClusterSetFlagsRequest};
 
-use super::{hex_id, json, parse, SharedState};
+use super::extract::{HexId, JsonBody};
+use super::{json, SharedState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::{self, resources};
 
-pub async fn create(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let req: ClusterCreateRequest = parse(&body)?;
+pub async fn create(
+    State(st): State<SharedState>,
+    JsonBody(req): JsonBody<ClusterCreateRequest>,
+) -> ApiResult<Response> {
     let id = heqet_api::id::new_id();
     {
         let mut w = st.engine.store.writer().await;
@@ -28,39 +30,35 @@ pub async fn list(State(st): State<SharedState>) -> ApiResult<Response> {
     Ok(json(StatusCode::OK, &ClusterListResponse { clusters }))
 }
 
-pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let info = store::cluster_info(&st.engine.store.read, id)
+pub async fn info(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
+    let info = store::cluster_info(&st.engine.store.read, &id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     Ok(json(StatusCode::OK, &info))
 }
 
-pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
+pub async fn delete(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
     let mut w = st.engine.store.writer().await;
-    if store::cluster_row(&mut w.conn, id).await?.is_none() {
+    if store::cluster_row(&mut w.conn, &id).await?.is_none() {
         return Err(ApiError::IdNotFound);
     }
     // Checked and deleted under the writer, so a node add cannot slip in between.
-    if resources::cluster_member_count(&mut w.conn, id).await? > 0 {
+    if resources::cluster_member_count(&mut w.conn, &id).await? > 0 {
         return Err(ApiError::Conflict(format!(
             "Unable to delete cluster [{id}] because it contains volumes and/or nodes"
         )));
     }
-    resources::delete_cluster(&mut w.conn, id).await?;
+    resources::delete_cluster(&mut w.conn, &id).await?;
     Ok(StatusCode::OK.into_response())
 }
 
 pub async fn set_flags(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<ClusterSetFlagsRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let req: ClusterSetFlagsRequest = parse(&body)?;
     let mut w = st.engine.store.writer().await;
-    if !resources::set_cluster_flags(&mut w.conn, id, req.block, req.file).await? {
+    if !resources::set_cluster_flags(&mut w.conn, &id, req.block, req.file).await? {
         return Err(ApiError::IdNotFound);
     }
     let mut resp = StatusCode::OK.into_response();

@@ -4,21 +4,21 @@
 mod admin;
 mod clusters;
 mod devices;
+mod extract;
 mod metrics;
 mod nodes;
 mod queue;
 mod routes;
+mod tags;
 mod volumes;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::auth::{self, AuthKeys, Role};
@@ -66,20 +66,6 @@ pub fn accepted(queue_id: &str) -> Response {
     r
 }
 
-/// Decode a JSON body as heketi does: empty or malformed = 422.
-pub fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|_| ApiError::Unparsable)
-}
-
-/// Ids in paths match `[A-Fa-f0-9]+`; anything else is not a route at all.
-pub fn hex_id(s: &str) -> Result<&str, ApiError> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(s)
-    } else {
-        Err(ApiError::InvalidPath)
-    }
-}
-
 fn now() -> i64 {
     crate::model::now_secs()
 }
@@ -92,8 +78,8 @@ fn user_may_request(method: &Method, path: &str) -> bool {
     }
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segs.as_slice() {
-        ["queue", id] => hex_id(id).is_ok(),
-        ["volumes", id] => *method == Method::GET && hex_id(id).is_ok(),
+        ["queue", id] => extract::is_hex_id(id),
+        ["volumes", id] => *method == Method::GET && extract::is_hex_id(id),
         _ => false,
     }
 }

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::{admin, clusters, devices, gate, hex_id, metrics, nodes, queue, volumes, SharedState};
+use super::extract::is_hex_id;
+use super::{admin, clusters, devices, gate, metrics, nodes, queue, volumes, SharedState};
 use crate::error::ApiError;
 
 /// Route patterns, for the trailing-slash redirect.
@@ -57,7 +58,7 @@ fn matches_pattern(path: &str) -> bool {
             && ps
                 .iter()
                 .zip(&segs)
-                .all(|(p, s)| p == s || (*p == "{id}" && hex_id(s).is_ok()))
+                .all(|(p, s)| p == s || (*p == "{id}" && is_hex_id(s)))
     })
 }
 
