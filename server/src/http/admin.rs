@@ -9,7 +9,7 @@ use heqet_api::{
 };
 
 use super::extract::{DetailedJsonBody, HexId, OptionalJsonBody};
-use super::{accepted, json, SharedState};
+use super::{accepted, json, AdminMode, SharedState, UnknownMode};
 use crate::error::{ApiError, ApiResult};
 use crate::model::OperationRow;
 use crate::store;
@@ -223,11 +223,7 @@ pub async fn operations_cleanup(
 }
 
 pub async fn get_mode(State(st): State<SharedState>) -> ApiResult<Response> {
-    let state = st
-        .mode
-        .read()
-        .map(|m| m.clone())
-        .unwrap_or_else(|_| "normal".into());
+    let state = st.mode().to_string();
     Ok(json(StatusCode::OK, &AdminStatus { state }))
 }
 
@@ -235,14 +231,10 @@ pub async fn set_mode(
     State(st): State<SharedState>,
     DetailedJsonBody(req): DetailedJsonBody<AdminStatus>,
 ) -> ApiResult<Response> {
-    if !matches!(req.state.as_str(), "normal" | "read-only" | "local-client") {
-        return Err(ApiError::Validation(format!(
-            "state: {} is not a valid state.",
-            req.state
-        )));
-    }
-    if let Ok(mut m) = st.mode.write() {
-        *m = req.state;
-    }
+    let mode: AdminMode = req
+        .state
+        .parse()
+        .map_err(|e: UnknownMode| ApiError::Validation(format!("state: {e}.")))?;
+    st.set_mode(mode);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

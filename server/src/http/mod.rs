@@ -6,6 +6,7 @@ mod clusters;
 mod devices;
 mod extract;
 mod metrics;
+mod mode;
 mod nodes;
 mod queue;
 mod routes;
@@ -13,7 +14,7 @@ mod tags;
 mod volumes;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -25,6 +26,7 @@ use crate::auth::{self, AuthKeys, Role};
 use crate::engine::Engine;
 use crate::error::ApiError;
 
+pub use mode::{AdminMode, UnknownMode};
 pub use routes::router;
 
 /// Sets the server's log level (installed by the binary that owns the subscriber).
@@ -34,9 +36,21 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// `None` = auth disabled.
     pub keys: Option<AuthKeys>,
-    pub mode: RwLock<String>,
+    pub mode: RwLock<AdminMode>,
     pub loglevel: RwLock<String>,
     pub log_setter: Option<LogLevelSetter>,
+}
+
+impl AppState {
+    /// The current admin mode. A panic elsewhere cannot have left a half-written value (it
+    /// is one `Copy` word), so a poisoned lock still holds the real mode.
+    pub fn mode(&self) -> AdminMode {
+        *self.mode.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn set_mode(&self, mode: AdminMode) {
+        *self.mode.write().unwrap_or_else(PoisonError::into_inner) = mode;
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -106,23 +120,11 @@ pub async fn gate(State(st): State<SharedState>, mut req: Request, next: Next) -
     if role == Role::User && !user_may_request(req.method(), &path) {
         return ApiError::admin_required().into_response();
     }
-    let mode = st
-        .mode
-        .read()
-        .map(|m| m.clone())
-        .unwrap_or_else(|_| "normal".into());
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-    let allowed = match mode.as_str() {
-        "read-only" => safe,
-        "local-client" => {
-            safe || req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .is_some_and(|ci| ci.0.ip().is_loopback())
-        }
-        _ => true,
-    };
-    if !allowed {
+    let from_loopback = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ci| ci.0.ip().is_loopback());
+    if !st.mode().allows(req.method(), from_loopback) {
         return ApiError::Maintenance.into_response();
     }
     req.extensions_mut().insert(role);
