@@ -221,6 +221,10 @@ mod tests {
         }
         // The id is checked before the body is read.
         assert_eq!(call(Method::POST, "/x/xyz/json", "{").await, not_found());
+        assert_eq!(
+            call(Method::POST, "/x/xyz/json", &"1".repeat(17)).await,
+            not_found()
+        );
         let (status, _) = call(Method::POST, "/x/ab/json", &"1".repeat(17)).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     }

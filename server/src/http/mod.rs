@@ -1,28 +1,27 @@
-//! The HTTP layer: router, the request gate (auth, role, admin mode), and response helpers.
-//! Handlers live in one module per resource.
+//! The HTTP layer: the route table and router, the request gate (auth, role, admin mode),
+//! extractors and response helpers. Handlers live in one module per resource.
 
 mod admin;
 mod clusters;
 mod devices;
 mod extract;
+mod gate;
 mod metrics;
 mod mode;
 mod nodes;
 mod queue;
+mod route_table;
 mod routes;
 mod tags;
 mod volumes;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::auth::{self, AuthKeys, Role};
+use crate::auth::AuthKeys;
 use crate::engine::Engine;
 use crate::error::ApiError;
 
@@ -78,55 +77,4 @@ pub fn accepted(queue_id: &str) -> Response {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r
-}
-
-fn now() -> i64 {
-    crate::model::now_secs()
-}
-
-/// Which paths a `user` token may reach. heketi allowed exactly `/volumes`; heqet also lets
-/// it follow its own requests (`/queue/{id}`, `GET /volumes/{id}`), checked per object.
-fn user_may_request(method: &Method, path: &str) -> bool {
-    if path == "/volumes" {
-        return true;
-    }
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segs.as_slice() {
-        ["queue", id] => extract::is_hex_id(id),
-        ["volumes", id] => *method == Method::GET && extract::is_hex_id(id),
-        _ => false,
-    }
-}
-
-/// Authentication, role check and admin mode, in heketi's order (before routing).
-pub async fn gate(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if path == "/hello" || path == "/metrics" {
-        return next.run(req).await;
-    }
-    let role = match &st.keys {
-        None => Role::Admin,
-        Some(keys) => {
-            let authz = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            match auth::verify(authz, req.method().as_str(), &path, keys, now()) {
-                Ok(role) => role,
-                Err(e) => return e.into_response(),
-            }
-        }
-    };
-    if role == Role::User && !user_may_request(req.method(), &path) {
-        return ApiError::admin_required().into_response();
-    }
-    let from_loopback = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ci| ci.0.ip().is_loopback());
-    if !st.mode().allows(req.method(), from_loopback) {
-        return ApiError::Maintenance.into_response();
-    }
-    req.extensions_mut().insert(role);
-    next.run(req).await
 }
