@@ -136,6 +136,7 @@ pub fn router(state: SharedState, body_limit: usize) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::extract::is_hex_id;
 
     /// Whether some path matches both patterns (`{id}` against `{id}` or a hex literal).
     fn overlap(a: &str, b: &str) -> bool {
@@ -143,8 +144,8 @@ mod tests {
         a.len() == b.len()
             && a.iter().zip(&b).all(|(x, y)| {
                 x == y
-                    || (*x == "{id}" && (*y == "{id}" || super::super::extract::is_hex_id(y)))
-                    || (*y == "{id}" && super::super::extract::is_hex_id(x))
+                    || (*x == "{id}" && (*y == "{id}" || is_hex_id(y)))
+                    || (*y == "{id}" && is_hex_id(x))
             })
     }
 
