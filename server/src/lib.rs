@@ -159,6 +159,15 @@ pub async fn start_with(
     log_setter: Option<LogLevelSetter>,
 ) -> Result<Running, ServerError> {
     cfg.validate()?;
+    // validate() has checked the name; parsed once here, so the server holds the enum.
+    let mode =
+        cfg.default_state
+            .parse::<http::AdminMode>()
+            .map_err(|e| config::ConfigError::Value {
+                key: "default_state".into(),
+                value: e.0,
+                message: "expected normal, read-only or local-client".into(),
+            })?;
     let store = store::Store::open(&cfg.db_path)
         .await
         .map_err(|source| ServerError::Store {
@@ -191,7 +200,7 @@ pub async fn start_with(
     let state = Arc::new(http::AppState {
         engine: engine.clone(),
         keys,
-        mode: RwLock::new(cfg.default_state.clone()),
+        mode: RwLock::new(mode),
         loglevel: RwLock::new(cfg.loglevel.clone()),
         log_setter,
     });
@@ -312,9 +321,7 @@ fn reset_mode_on_sigusr2(state: http::SharedState) {
         };
         tokio::spawn(async move {
             while usr2.recv().await.is_some() {
-                if let Ok(mut m) = state.mode.write() {
-                    *m = "normal".to_string();
-                }
+                state.set_mode(http::AdminMode::Normal);
                 tracing::info!("SIGUSR2: admin mode reset to normal");
             }
         });

@@ -1,7 +1,6 @@
 //! Administration and diagnostics (heketi-api.md §10) and heqet's `GET /topology`.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use heqet_api::{
@@ -9,7 +8,8 @@ use heqet_api::{
     PendingOperationInfo, PendingOperationListResponse, PendingOperationsCleanRequest,
 };
 
-use super::{accepted, hex_id, json, parse, SharedState};
+use super::extract::{DetailedJsonBody, HexId, OptionalJsonBody};
+use super::{accepted, json, AdminMode, SharedState, UnknownMode};
 use crate::error::{ApiError, ApiResult};
 use crate::model::OpStatus;
 use crate::model::OperationRow;
@@ -96,9 +96,10 @@ pub async fn get_logging(State(st): State<SharedState>) -> ApiResult<Response> {
     Ok(json(StatusCode::OK, &info))
 }
 
-pub async fn set_logging(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let req: LogLevelInfo =
-        serde_json::from_slice(&body).map_err(|e| ApiError::UnparsableDetail(e.to_string()))?;
+pub async fn set_logging(
+    State(st): State<SharedState>,
+    DetailedJsonBody(req): DetailedJsonBody<LogLevelInfo>,
+) -> ApiResult<Response> {
     let Some(level) = req.loglevel.get("glusterfs") else {
         return Err(ApiError::Unprocessable(
             "Only \"glusterfs\" logger may be modified".into(),
@@ -168,14 +169,13 @@ pub async fn operations_list(State(st): State<SharedState>) -> ApiResult<Respons
 
 pub async fn operation_details(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
+    HexId(id): HexId,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
     let op = st
         .engine
         .store
         .read()
-        .operation_row(id)
+        .operation_row(&id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("Id not found: {id}")))?;
     let info = info_of(&st, &op);
@@ -199,12 +199,10 @@ pub async fn operation_details(
     ))
 }
 
-pub async fn operations_cleanup(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let req: PendingOperationsCleanRequest = if body.is_empty() {
-        PendingOperationsCleanRequest::default()
-    } else {
-        parse(&body)?
-    };
+pub async fn operations_cleanup(
+    State(st): State<SharedState>,
+    OptionalJsonBody(req): OptionalJsonBody<PendingOperationsCleanRequest>,
+) -> ApiResult<Response> {
     let mut f = crate::validate::Fields::default();
     if req.operations.len() > 32 {
         f.add("operations", "the length must be no more than 32");
@@ -220,25 +218,18 @@ pub async fn operations_cleanup(State(st): State<SharedState>, body: Bytes) -> A
 }
 
 pub async fn get_mode(State(st): State<SharedState>) -> ApiResult<Response> {
-    let state = st
-        .mode
-        .read()
-        .map(|m| m.clone())
-        .unwrap_or_else(|_| "normal".into());
+    let state = st.mode().to_string();
     Ok(json(StatusCode::OK, &AdminStatus { state }))
 }
 
-pub async fn set_mode(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let req: AdminStatus =
-        serde_json::from_slice(&body).map_err(|e| ApiError::UnparsableDetail(e.to_string()))?;
-    if !matches!(req.state.as_str(), "normal" | "read-only" | "local-client") {
-        return Err(ApiError::Validation(format!(
-            "state: {} is not a valid state.",
-            req.state
-        )));
-    }
-    if let Ok(mut m) = st.mode.write() {
-        *m = req.state;
-    }
+pub async fn set_mode(
+    State(st): State<SharedState>,
+    DetailedJsonBody(req): DetailedJsonBody<AdminStatus>,
+) -> ApiResult<Response> {
+    let mode: AdminMode = req
+        .state
+        .parse()
+        .map_err(|e: UnknownMode| ApiError::Validation(format!("state: {e}.")))?;
+    st.set_mode(mode);
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,16 +1,18 @@
 //! `/clusters` handlers (heketi-api.md §6).
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use heqet_api::{ClusterCreateRequest, ClusterListResponse, ClusterSetFlagsRequest};
 
-use super::{hex_id, json, parse, SharedState};
+use super::extract::{HexId, JsonBody};
+use super::{json, SharedState};
 use crate::error::{ApiError, ApiResult};
 
-pub async fn create(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let req: ClusterCreateRequest = parse(&body)?;
+pub async fn create(
+    State(st): State<SharedState>,
+    JsonBody(req): JsonBody<ClusterCreateRequest>,
+) -> ApiResult<Response> {
     let id = heqet_api::id::new_id();
     {
         let mut w = st.engine.store.writer().await;
@@ -33,44 +35,43 @@ pub async fn list(State(st): State<SharedState>) -> ApiResult<Response> {
     Ok(json(StatusCode::OK, &ClusterListResponse { clusters }))
 }
 
-pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
+pub async fn info(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
     let info = st
         .engine
         .store
         .read()
-        .cluster_info(id)
+        .cluster_info(&id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     Ok(json(StatusCode::OK, &info))
 }
 
-pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
+pub async fn delete(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
     let mut w = st.engine.store.writer().await;
     let mut tx = w.begin().await?;
     // Checked and deleted in one transaction, so a node add cannot slip in between.
-    let used = tx.cluster_contents(id).await?.ok_or(ApiError::IdNotFound)?;
+    let used = tx
+        .cluster_contents(&id)
+        .await?
+        .ok_or(ApiError::IdNotFound)?;
     if used > 0 {
         return Err(ApiError::Conflict(format!(
             "Unable to delete cluster [{id}] because it contains volumes and/or nodes"
         )));
     }
-    tx.delete_cluster(id).await?;
+    tx.delete_cluster(&id).await?;
     tx.commit().await?;
     Ok(StatusCode::OK.into_response())
 }
 
 pub async fn set_flags(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<ClusterSetFlagsRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let req: ClusterSetFlagsRequest = parse(&body)?;
     let mut w = st.engine.store.writer().await;
     let mut tx = w.begin().await?;
-    if !tx.set_cluster_flags(id, req.block, req.file).await? {
+    if !tx.set_cluster_flags(&id, req.block, req.file).await? {
         return Err(ApiError::IdNotFound);
     }
     tx.commit().await?;

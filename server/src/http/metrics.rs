@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::SharedState;
 use crate::model::OpStatus;
 use crate::store;
+use crate::store::DeviceMetrics as DeviceFigures;
 
 fn gauge(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
@@ -94,7 +95,7 @@ async fn render(st: &SharedState) -> Result<String, store::StoreError> {
             first(&n.storage),
         );
     }
-    type Pick = fn(&store::DeviceMetrics) -> i64;
+    type Pick = fn(&DeviceFigures) -> i64;
     let series: [(&str, &str, Pick); 7] = [
         (
             "heketi_device_size",

@@ -1,30 +1,31 @@
-//! The HTTP layer: router, the request gate (auth, role, admin mode), and response helpers.
-//! Handlers live in one module per resource.
+//! The HTTP layer: the route table and router, the request gate (auth, role, admin mode),
+//! extractors and response helpers. Handlers live in one module per resource.
 
 mod admin;
 mod clusters;
 mod devices;
+mod extract;
+mod gate;
 mod metrics;
+mod mode;
 mod nodes;
 mod queue;
+mod route_table;
 mod routes;
+mod tags;
 mod volumes;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::auth::{self, AuthKeys, Role};
+use crate::auth::AuthKeys;
 use crate::engine::Engine;
 use crate::error::ApiError;
 
+pub use mode::{AdminMode, UnknownMode};
 pub use routes::router;
 
 /// Sets the server's log level (installed by the binary that owns the subscriber).
@@ -34,9 +35,21 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// `None` = auth disabled.
     pub keys: Option<AuthKeys>,
-    pub mode: RwLock<String>,
+    pub mode: RwLock<AdminMode>,
     pub loglevel: RwLock<String>,
     pub log_setter: Option<LogLevelSetter>,
+}
+
+impl AppState {
+    /// The current admin mode. A panic elsewhere cannot have left a half-written value (it
+    /// is one `Copy` word), so a poisoned lock still holds the real mode.
+    pub fn mode(&self) -> AdminMode {
+        *self.mode.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn set_mode(&self, mode: AdminMode) {
+        *self.mode.write().unwrap_or_else(PoisonError::into_inner) = mode;
+    }
 }
 
 pub type SharedState = Arc<AppState>;
@@ -64,81 +77,4 @@ pub fn accepted(queue_id: &str) -> Response {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r
-}
-
-/// Decode a JSON body as heketi does: empty or malformed = 422.
-pub fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|_| ApiError::Unparsable)
-}
-
-/// Ids in paths match `[A-Fa-f0-9]+`; anything else is not a route at all.
-pub fn hex_id(s: &str) -> Result<&str, ApiError> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(s)
-    } else {
-        Err(ApiError::InvalidPath)
-    }
-}
-
-fn now() -> i64 {
-    crate::model::now_secs()
-}
-
-/// Which paths a `user` token may reach. heketi allowed exactly `/volumes`; heqet also lets
-/// it follow its own requests (`/queue/{id}`, `GET /volumes/{id}`), checked per object.
-fn user_may_request(method: &Method, path: &str) -> bool {
-    if path == "/volumes" {
-        return true;
-    }
-    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segs.as_slice() {
-        ["queue", id] => hex_id(id).is_ok(),
-        ["volumes", id] => *method == Method::GET && hex_id(id).is_ok(),
-        _ => false,
-    }
-}
-
-/// Authentication, role check and admin mode, in heketi's order (before routing).
-pub async fn gate(State(st): State<SharedState>, mut req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
-    if path == "/hello" || path == "/metrics" {
-        return next.run(req).await;
-    }
-    let role = match &st.keys {
-        None => Role::Admin,
-        Some(keys) => {
-            let authz = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
-            match auth::verify(authz, req.method().as_str(), &path, keys, now()) {
-                Ok(role) => role,
-                Err(e) => return e.into_response(),
-            }
-        }
-    };
-    if role == Role::User && !user_may_request(req.method(), &path) {
-        return ApiError::admin_required().into_response();
-    }
-    let mode = st
-        .mode
-        .read()
-        .map(|m| m.clone())
-        .unwrap_or_else(|_| "normal".into());
-    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-    let allowed = match mode.as_str() {
-        "read-only" => safe,
-        "local-client" => {
-            safe || req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .is_some_and(|ci| ci.0.ip().is_loopback())
-        }
-        _ => true,
-    };
-    if !allowed {
-        return ApiError::Maintenance.into_response();
-    }
-    req.extensions_mut().insert(role);
-    next.run(req).await
 }

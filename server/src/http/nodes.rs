@@ -1,104 +1,59 @@
 //! `/nodes` handlers (heketi-api.md §7).
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use heqet_api::{NodeAddRequest, StateRequest, Tags, TagsChangeRequest};
+use heqet_api::{NodeAddRequest, StateRequest, TagsChangeRequest};
 
-use super::{accepted, hex_id, json, parse, SharedState};
+use super::extract::{HexId, JsonBody};
+use super::tags::change_tags;
+use super::{accepted, json, SharedState};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Tagged;
 use crate::validate;
 
-pub async fn add(State(st): State<SharedState>, body: Bytes) -> ApiResult<Response> {
-    let req: NodeAddRequest = parse(&body)?;
+pub async fn add(
+    State(st): State<SharedState>,
+    JsonBody(req): JsonBody<NodeAddRequest>,
+) -> ApiResult<Response> {
     validate::node_add(&req)?;
     let qid = st.engine.node_add(req).await?;
     Ok(accepted(&qid))
 }
 
-pub async fn info(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
+pub async fn info(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
     let info = st
         .engine
         .store
         .read()
-        .node_info_by_id(id)
+        .node_info_by_id(&id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     Ok(json(StatusCode::OK, &info))
 }
 
-pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let qid = st.engine.node_delete(id).await?;
+pub async fn delete(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
+    let qid = st.engine.node_delete(&id).await?;
     Ok(accepted(&qid))
 }
 
 pub async fn set_state(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<StateRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let req: StateRequest = parse(&body)?;
     let to = validate::state(&req.state, &req.healcheck)?;
     let qid = st
         .engine
-        .node_state(id, to, req.healcheck != "disable")
+        .node_state(&id, to, req.healcheck != "disable")
         .await?;
     Ok(accepted(&qid))
 }
 
-/// Apply a tag change request to `current` (heketi's set/update/delete semantics).
-pub fn apply_tags(current: &mut Tags, req: &TagsChangeRequest) -> Result<(), ApiError> {
-    let mut f = validate::Fields::default();
-    if !matches!(req.change_type.as_str(), "set" | "update" | "delete") {
-        f.add("change_type", "must be a valid value");
-    }
-    validate::check_tags(&mut f, "tags", &req.tags);
-    f.finish()?;
-    match req.change_type.as_str() {
-        "set" => *current = req.tags.clone(),
-        "update" => current.extend(req.tags.clone()),
-        _ => {
-            for k in req.tags.keys() {
-                current.remove(k);
-            }
-        }
-    }
-    if current.len() > 32 {
-        return Err(ApiError::Validation(format!(
-            "tags: too many tags specified ({}), up to 32 supported.",
-            current.len()
-        )));
-    }
-    Ok(())
-}
-
-/// Shared by node and device tag routes: read, change, write in one transaction.
-pub async fn change_tags(
-    st: &SharedState,
-    what: Tagged,
-    id: &str,
-    body: &Bytes,
-) -> ApiResult<Response> {
-    let req: TagsChangeRequest = parse(body)?;
-    let mut w = st.engine.store.writer().await;
-    let mut tx = w.begin().await?;
-    let mut tags = tx.tags_of(what, id).await?.ok_or(ApiError::IdNotFound)?;
-    apply_tags(&mut tags, &req)?;
-    tx.set_tags(what, id, &tags).await?;
-    tx.commit().await?;
-    Ok(json(StatusCode::OK, &tags))
-}
-
 pub async fn set_tags(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<TagsChangeRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    change_tags(&st, Tagged::Node, id, &body).await
+    change_tags(&st, Tagged::Node, &id, &req).await
 }

@@ -1,12 +1,13 @@
 //! `GET /queue/{id}`: the asynchronous operation protocol (heketi-api.md §4). Outcomes are
 //! kept in the store, so a poll across a server restart gets the real result.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 
-use super::{hex_id, SharedState};
+use super::extract::HexId;
+use super::SharedState;
 use crate::auth::Role;
 use crate::error::{text_response, ApiError, ApiResult};
 use crate::model::queue_state;
@@ -14,9 +15,9 @@ use crate::model::queue_state;
 pub async fn poll(
     State(st): State<SharedState>,
     Extension(role): Extension<Role>,
-    Path(id): Path<String>,
+    HexId(id): HexId,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
+    let id = id.as_str();
     // Register before reading, so an operation that ends in between still wakes us.
     let notify = st.engine.waiter(id);
     let notified = notify.notified();

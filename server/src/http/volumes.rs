@@ -1,7 +1,6 @@
 //! `/volumes` handlers (heketi-api.md §9).
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
@@ -10,7 +9,8 @@ use heqet_api::{
     VolumeListResponse,
 };
 
-use super::{accepted, hex_id, json, parse, SharedState};
+use super::extract::{HexId, JsonBody};
+use super::{accepted, json, SharedState};
 use crate::auth::Role;
 use crate::engine::NewVolume;
 use crate::error::{ApiError, ApiResult};
@@ -19,9 +19,8 @@ use crate::validate;
 pub async fn create(
     State(st): State<SharedState>,
     Extension(role): Extension<Role>,
-    body: Bytes,
+    JsonBody(req): JsonBody<VolumeCreateRequest>,
 ) -> ApiResult<Response> {
-    let req: VolumeCreateRequest = parse(&body)?;
     let plan = validate::volume_create(&req)?;
     let qid = st
         .engine
@@ -42,14 +41,13 @@ pub async fn list(State(st): State<SharedState>) -> ApiResult<Response> {
 pub async fn info(
     State(st): State<SharedState>,
     Extension(role): Extension<Role>,
-    Path(id): Path<String>,
+    HexId(id): HexId,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
     let (info, owner) = st
         .engine
         .store
         .read()
-        .volume_info_by_id(id)
+        .volume_info_by_id(&id)
         .await?
         .ok_or(ApiError::IdNotFound)?;
     if role == Role::User && owner != "user" {
@@ -58,19 +56,16 @@ pub async fn info(
     Ok(json(StatusCode::OK, &info))
 }
 
-pub async fn delete(State(st): State<SharedState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let qid = st.engine.volume_delete(id).await?;
+pub async fn delete(State(st): State<SharedState>, HexId(id): HexId) -> ApiResult<Response> {
+    let qid = st.engine.volume_delete(&id).await?;
     Ok(accepted(&qid))
 }
 
 pub async fn expand(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<VolumeExpandRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let req: VolumeExpandRequest = parse(&body)?;
     let mut f = validate::Fields::default();
     if req.expand_size == 0 {
         f.add("expand_size", "cannot be blank");
@@ -78,39 +73,35 @@ pub async fn expand(
         f.add("expand_size", "must be no less than 1");
     }
     f.finish()?;
-    let qid = st.engine.volume_expand(id, req.expand_size).await?;
+    let qid = st.engine.volume_expand(&id, req.expand_size).await?;
     Ok(accepted(&qid))
 }
 
 pub async fn clone(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<VolumeCloneRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let req: VolumeCloneRequest = parse(&body)?;
     if !req.name.is_empty() && !validate::is_volume_name(&req.name) {
         return Err(ApiError::Validation(
             "name: must be in a valid format.".into(),
         ));
     }
-    let qid = st.engine.volume_clone(id, &req.name).await?;
+    let qid = st.engine.volume_clone(&id, &req.name).await?;
     Ok(accepted(&qid))
 }
 
 pub async fn block_restriction(
     State(st): State<SharedState>,
-    Path(id): Path<String>,
-    body: Bytes,
+    HexId(id): HexId,
+    JsonBody(req): JsonBody<VolumeBlockRestrictionRequest>,
 ) -> ApiResult<Response> {
-    let id = hex_id(&id)?;
-    let req: VolumeBlockRestrictionRequest = parse(&body)?;
     if !matches!(req.restriction.as_str(), "" | "locked") {
         return Err(ApiError::Validation(
             "restriction: must be a valid value.".into(),
         ));
     }
-    let Some((info, _)) = st.engine.store.read().volume_info_by_id(id).await? else {
+    let Some((info, _)) = st.engine.store.read().volume_info_by_id(&id).await? else {
         return Err(ApiError::IdNotFound);
     };
     if !info.block {
@@ -121,7 +112,7 @@ pub async fn block_restriction(
     }
     let qid = st
         .engine
-        .volume_block_restriction(id, &req.restriction)
+        .volume_block_restriction(&id, &req.restriction)
         .await?;
     Ok(accepted(&qid))
 }
