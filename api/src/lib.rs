@@ -1,4 +1,4 @@
-//! Wire types of the heketi REST API (`shared/heketi-api.md`), shared by the server, the CLI
+//! Wire types of the heketi REST API (docs/heketi-api.md), shared by the server, the CLI
 //! and the CSI driver. Field names, key order and omit-when-empty rules follow heketi's Go
 //! structs, because clients in the field parse them.
 

@@ -1,4 +1,4 @@
-//! The command line: heketi-cli's command tree and flags (heketi-cli.md §1–§11), plus
+//! The command line: heketi-cli's command tree and flags (docs/cli.md §1–§11), plus
 //! `serve` and `completion`. Validation messages heketi-cli prints itself ("Missing zone" …)
 //! live in the command handlers, so optional values here are optional on purpose.
 

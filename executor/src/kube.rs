@@ -1,5 +1,5 @@
 //! Kubernetes transport: each command is an `exec` into the glusterfs pod of the node, found
-//! the way heketi's kube executor finds it (storage-node-commands §1.1).
+//! the way heketi's kube executor finds it (docs/node-commands.md §1.1).
 //!
 //! - API access: a kubeconfig (`kubeconfig` key, else `$KUBECONFIG`), else the pod's service
 //!   account (in-cluster), else `~/.kube/config`.

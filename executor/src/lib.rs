@@ -4,7 +4,7 @@
 //! a brick to create, a volume to build). Implementations:
 //! - [`mock::MockExecutor`]: touches nothing, for API tests and development;
 //! - [`commands::CommandExecutor`]: the command layer over a [`transport::Transport`] (ssh,
-//!   kube), which turns each call into the node commands of `shared/storage-node-commands.md`.
+//!   kube), which turns each call into the node commands of docs/node-commands.md.
 //!
 //! Commands in flight per node are bounded in one place: every transport is a
 //! [`transport::Limited`] wire, which takes a [`limits::HostLimits`] permit per command. The

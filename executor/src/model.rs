@@ -1,5 +1,5 @@
 //! Plain descriptions of the things the server asks the executor to make or remove.
-//! Names and paths follow heketi (storage-node-commands.md §2) so heqet can adopt nodes that
+//! Names and paths follow heketi (docs/node-commands.md §2) so heqet can adopt nodes that
 //! heketi prepared.
 
 use heqet_api::layout::Layout;
@@ -70,7 +70,7 @@ pub fn vg_name(device_id: &str) -> String {
 pub struct BrickSpec {
     pub id: String,
     pub device_id: String,
-    /// Thin pool LV name, `tp_<x>` (not always `tp_<brick id>`, see storage-node-commands §2).
+    /// Thin pool LV name, `tp_<x>` (not always `tp_<brick id>`, see docs/node-commands.md §2).
     pub thin_pool: String,
     /// LV name; `brick_<id>` for ordinary bricks.
     pub lv: String,

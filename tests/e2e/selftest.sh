@@ -1,6 +1,6 @@
 #!/bin/bash
 # Self-test of the e2e harness: brings the cluster up and drives it over ssh exactly the way
-# heqet will (storage-node-commands.md §4.1, §5.1, §5.2, §4.4, §3.2/3.3, §6), then checks that
+# heqet will (docs/node-commands.md §4.1, §5.1, §5.2, §4.4, §3.2/3.3, §6), then checks that
 # nothing is left and tears it down. Exits non-zero with a message on the first failure.
 # usage: tests/e2e/selftest.sh      (HEQET_E2E_KEEP=1 keeps the cluster up after a failure)
 set -euo pipefail
@@ -127,7 +127,7 @@ done
 FREE0=${f[15]}
 
 # ---------------------------------------------------------------- bricks (§5.1)
-# 1 GiB brick: S = P = 1048576 KiB, M = 8192 KiB (storage-node-commands.md §12.2)
+# 1 GiB brick: S = P = 1048576 KiB, M = 8192 KiB (docs/node-commands.md §12.2)
 declare -A BID TPID MNTP
 step "brick create (§5.1) through the lvm wrapper on all nodes"
 for n in 1 2 3; do

@@ -1,4 +1,4 @@
-//! The topology.json file that `heketi-cli topology load` reads (heketi-cli.md §9.1), parsed
+//! The topology.json file that `heketi-cli topology load` reads (docs/cli.md §9.1), parsed
 //! and validated before anything is sent to the server, so that a typo is reported with
 //! its place in the file instead of half-loading a cluster.
 //!

@@ -1,4 +1,4 @@
-//! Brick placement for volume create and expand (storage-node-commands.md §12.3–12.4).
+//! Brick placement for volume create and expand (docs/node-commands.md §12.3–12.4).
 //!
 //! heketi's algorithm, made deterministic for a given rng: the ring of eligible devices
 //! (see [`crate::ring`]) is rotated per set by a random placement id, and each brick takes

@@ -1,4 +1,4 @@
-//! Placement of one replacement brick for brick eviction (storage-node-commands.md §10
+//! Placement of one replacement brick for brick eviction (docs/node-commands.md §10
 //! step 4): same size, another device, a node the other bricks of the set do not use, the
 //! same zone, tag and arbiter rules as volume placement.
 

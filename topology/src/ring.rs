@@ -1,4 +1,4 @@
-//! The device ring of heketi's placer (storage-node-commands.md §12.3), built
+//! The device ring of heketi's placer (docs/node-commands.md §12.3), built
 //! deterministically: devices are grouped zone → node → device, zones ascending, nodes and
 //! devices by id, and the ring is filled round-robin so that consecutive positions
 //! alternate zones and nodes.

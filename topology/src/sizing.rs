@@ -1,4 +1,4 @@
-//! heketi's brick space rules (storage-node-commands.md §12.2): how much a brick reserves on a
+//! heketi's brick space rules (docs/node-commands.md §12.2): how much a brick reserves on a
 //! device, how big an arbiter brick is, and which (sets, brick size) candidates a volume
 //! request tries in order. Everything is in KiB.
 

@@ -1,5 +1,5 @@
 //! Device tag rules used by placement: the `user.heketi.device-tag-match` filter and the
-//! well-known `arbiter` tag (heketi-api.md §7.5, storage-node-commands.md §12.3–12.4).
+//! well-known `arbiter` tag (docs/heketi-api.md §7.5, docs/node-commands.md §12.3–12.4).
 
 use std::collections::BTreeMap;
 use std::fmt;

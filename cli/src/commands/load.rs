@@ -1,4 +1,4 @@
-//! `topology load --json=FILE`: idempotent, as heketi-cli's (heketi-cli.md §9.1). Nodes are
+//! `topology load --json=FILE`: idempotent, as heketi-cli's (docs/cli.md §9.1). Nodes are
 //! identified by their first management hostname, devices by name; what exists is reported
 //! as found, only what is missing is added. Per-node and per-device failures are printed and
 //! skipped (exit 0).

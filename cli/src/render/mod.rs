@@ -1,4 +1,4 @@
-//! heketi-cli's text output, as pure functions of API responses (heketi-cli.md). No I/O here:
+//! heketi-cli's text output, as pure functions of API responses (docs/cli.md). No I/O here:
 //! every function returns the exact bytes to print.
 
 pub mod cluster;

@@ -1,5 +1,5 @@
 //! `topology info` text: heketi-cli's default Go template, reproduced byte for byte
-//! (heketi-cli.md §9.2).
+//! (docs/cli.md §9.2).
 
 use heqet_api::{
     ClusterTopology, DeviceInfoResponse, NodeInfoResponse, Tags, TopologyInfoResponse,

@@ -1,4 +1,4 @@
-//! The volume block (heketi-cli.md §6.1), `volume list` and `volume endpoint patch`.
+//! The volume block (docs/cli.md §6.1), `volume list` and `volume endpoint patch`.
 
 use heqet_api::VolumeInfoResponse;
 

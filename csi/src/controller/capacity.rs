@@ -1,7 +1,7 @@
 //! GetCapacity: the largest volume of a class's type that a create could get, from the free
 //! space heketi reports per device.
 //!
-//! The model follows heketi's allocator (storage-node-commands.md §12): a volume of G GiB is
+//! The model follows heketi's allocator (docs/node-commands.md §12): a volume of G GiB is
 //! tried as n = 1, 2, 4, … brick sets (at most 32 bricks, each brick 1 GiB … 4 TiB) of
 //! S = G / n / data bricks; every brick of a set goes to a different node and lives on one
 //! device, which must have strictly more free space than the brick's thin pool (S × snap
@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn reservations_match_heketis_worked_examples() {
-        // storage-node-commands.md §12.2.
+        // docs/node-commands.md §12.2.
         assert_eq!(reservation_kib(1048576, 1.0), 1056768);
         assert_eq!(reservation_kib(10485760, 1.0), 10539008);
         assert_eq!(reservation_kib(10485760, 1.5), 15810560);

@@ -1,6 +1,6 @@
 //! StorageClass parameters and secrets of a CSI CreateVolume, read the way Kubernetes'
 //! removed in-tree `kubernetes.io/glusterfs` provisioner read its StorageClass parameters
-//! (heketi-api.md §13.1), so a class can move from the in-tree provisioner to heqet-csi by
+//! (docs/heketi-api.md §13.1), so a class can move from the in-tree provisioner to heqet-csi by
 //! changing only its `provisioner`.
 //!
 //! Differences from the in-tree reader, all in the direction of refusing what it silently
@@ -27,7 +27,7 @@ pub const MAX_VOLUME_NAME_LEN: usize = 100;
 /// The in-tree provisioner's gid range defaults and bounds (`gidMin`/`gidMax`).
 pub const DEFAULT_GID_MIN: u32 = 2000;
 pub const DEFAULT_GID_MAX: u32 = 2_147_483_647;
-/// heketi refuses `gid >= 2147483647` (heketi-api.md §14.6), so the last gid of the default
+/// heketi refuses `gid >= 2147483647` (docs/heketi-api.md §14.6), so the last gid of the default
 /// range can never be handed out.
 pub const MAX_HEKETI_GID: u32 = 2_147_483_646;
 
@@ -398,7 +398,7 @@ fn parse_volume_type(v: &str) -> Result<VolumeDurabilityInfo, ParamError> {
         ["disperse", d, r] => {
             let data = parse_count(v, d, "data count")?;
             let redundancy = parse_count(v, r, "redundancy count")?;
-            // heketi accepts exactly these combinations (heketi-api.md §9.1, check 7).
+            // heketi accepts exactly these combinations (docs/heketi-api.md §9.1, check 7).
             if !matches!((data, redundancy), (2, 1) | (4, 2) | (8, 3) | (8, 4)) {
                 return Err(bad("is a combination heketi refuses"));
             }

@@ -1,4 +1,4 @@
-//! Bricks: thin pool + thin LV, xfs, fstab, mount, brick dir, gid (storage-node-commands §5).
+//! Bricks: thin pool + thin LV, xfs, fstab, mount, brick dir, gid (docs/node-commands.md §5).
 //! Create undoes its completed steps in reverse on failure; destroy tolerates half-made bricks.
 
 use crate::commands::{

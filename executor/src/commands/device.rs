@@ -1,5 +1,5 @@
 //! Devices: inspect, (wipe,) pvcreate + vgcreate, report sizes; resync; teardown
-//! (storage-node-commands §4, with inspection before anything is written).
+//! (docs/node-commands.md §4, with inspection before anything is written).
 
 use crate::commands::parse::{self, PvRow, Signature};
 use crate::commands::{

@@ -1,5 +1,5 @@
 //! gluster: glusterd check, peers, volume create/expand/destroy/info, heal info, clone,
-//! replace-brick (storage-node-commands §3, §6-§10). Every option, name and brick is its own
+//! replace-brick (docs/node-commands.md §3, §6-§10). Every option, name and brick is its own
 //! argv element.
 
 use std::hash::{BuildHasher, Hasher};

@@ -1,5 +1,5 @@
 //! The node command layer: the [`Executor`] trait implemented over any [`Transport`], running
-//! the commands of `shared/storage-node-commands.md` (with the improvements noted there:
+//! the commands of docs/node-commands.md (with the improvements noted there:
 //! device inspection, argv-only commands, undo on failure).
 //!
 //! Each concern has its own module: [`device`] (PV/VG), [`brick`] (thin LV, xfs, fstab, mount),
@@ -28,7 +28,7 @@ use crate::{
 };
 
 const MINUTE: u64 = 60;
-/// heketi's per-command timeouts (storage-node-commands §1.2).
+/// heketi's per-command timeouts (docs/node-commands.md §1.2).
 pub const DEVICE_TIMEOUT: Duration = Duration::from_secs(5 * MINUTE);
 pub const BRICK_CREATE_TIMEOUT: Duration = Duration::from_secs(10 * MINUTE);
 pub const BRICK_DESTROY_TIMEOUT: Duration = Duration::from_secs(5 * MINUTE);
@@ -50,7 +50,7 @@ pub enum GlusterdCheck {
 }
 
 /// Node-side knobs, named as in heketi's `sshexec`/`kubeexec` config blocks
-/// (storage-node-commands §1.4); every field is optional in JSON.
+/// (docs/node-commands.md §1.4); every field is optional in JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CommandConfig {

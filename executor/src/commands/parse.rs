@@ -332,7 +332,7 @@ mod tests {
                 free_kib: 479 * 4096
             }
         );
-        // The example line of storage-node-commands.md §4.1.
+        // The example line of docs/node-commands.md §4.1.
         let doc = "  vg_x:r/w:772:-1:0:0:0:-1:0:1:1:104722432:4096:25567:0:25567:rJ0bIG-x\n";
         assert_eq!(vgdisplay_c(doc).unwrap().total_kib, 25567 * 4096);
         assert!(vgdisplay_c("a:b:c").is_err());

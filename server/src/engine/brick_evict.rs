@@ -1,4 +1,4 @@
-//! Brick eviction (node-commands §10): a new brick on another device, `replace-brick` onto
+//! Brick eviction (docs/node-commands.md §10): a new brick on another device, `replace-brick` onto
 //! it, the old brick destroyed. Journaled as `evict-brick`, on its own (`POST
 //! /bricks/to-evict/{id}`) or as one step of a device remove.
 

@@ -1,4 +1,4 @@
-//! Administration and diagnostics (heketi-api.md §10) and heqet's `GET /topology`.
+//! Administration and diagnostics (docs/heketi-api.md §10) and heqet's `GET /topology`.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};

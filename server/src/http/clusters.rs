@@ -1,4 +1,4 @@
-//! `/clusters` handlers (heketi-api.md §6).
+//! `/clusters` handlers (docs/heketi-api.md §6).
 
 use axum::extract::State;
 use axum::http::StatusCode;

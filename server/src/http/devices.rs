@@ -1,4 +1,4 @@
-//! `/devices` handlers (heketi-api.md §8) and brick eviction.
+//! `/devices` handlers (docs/heketi-api.md §8) and brick eviction.
 
 use axum::extract::State;
 use axum::http::StatusCode;

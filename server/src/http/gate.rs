@@ -1,4 +1,4 @@
-//! The request gate, in heketi's order (heketi-api.md §2): public routes pass untouched, then
+//! The request gate, in heketi's order (docs/heketi-api.md §2): public routes pass untouched, then
 //! authentication, the role check from the route table, and the admin mode. It answers for
 //! unknown paths too, so a client without a valid token learns nothing from a 404.
 

@@ -1,4 +1,4 @@
-//! The server's admin mode (heketi-api.md §10.1): which requests it lets through.
+//! The server's admin mode (docs/heketi-api.md §10.1): which requests it lets through.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! `/nodes` handlers (heketi-api.md §7).
+//! `/nodes` handlers (docs/heketi-api.md §7).
 
 use axum::extract::State;
 use axum::http::StatusCode;

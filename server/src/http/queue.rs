@@ -1,4 +1,4 @@
-//! `GET /queue/{id}`: the asynchronous operation protocol (heketi-api.md §4). Outcomes are
+//! `GET /queue/{id}`: the asynchronous operation protocol (docs/heketi-api.md §4). Outcomes are
 //! kept in the store, so a poll across a server restart gets the real result.
 
 use axum::extract::State;

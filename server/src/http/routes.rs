@@ -1,4 +1,4 @@
-//! The route table (heketi-api.md §5, and heqet's `GET /topology`), the router built from it,
+//! The route table (docs/heketi-api.md §5, and heqet's `GET /topology`), the router built from it,
 //! and the router's own answers: 404 for unknown paths, 405 for wrong methods, 301 for a
 //! trailing slash.
 
@@ -176,7 +176,7 @@ mod tests {
         assert!(!route_table::is_route(ROUTES, "/nothing"));
     }
 
-    /// heketi-api.md §2: unauthenticated `/hello` and `/metrics`; a `user` token reaches
+    /// docs/heketi-api.md §2: unauthenticated `/hello` and `/metrics`; a `user` token reaches
     /// `/volumes` with any method, and in heqet also `/queue/{id}` (any method) and
     /// `GET /volumes/{id}`; everything else, unknown paths included, needs admin.
     #[test]

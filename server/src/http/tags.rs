@@ -1,4 +1,4 @@
-//! Tag changes on nodes and devices (heketi-api.md §7, §8): one rule for both.
+//! Tag changes on nodes and devices (docs/heketi-api.md §7, §8): one rule for both.
 
 use axum::http::StatusCode;
 use axum::response::Response;

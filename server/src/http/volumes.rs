@@ -1,4 +1,4 @@
-//! `/volumes` handlers (heketi-api.md §9).
+//! `/volumes` handlers (docs/heketi-api.md §9).
 
 use axum::extract::State;
 use axum::http::StatusCode;
