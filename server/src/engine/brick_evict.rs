@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use heqet_executor::{BrickAddr, NodeTarget};
 use heqet_topology::ReplacementRequest;
 
+use super::error::OpError;
 use super::nodework::{target_of, Nodes};
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
 use super::placement::change;
@@ -52,21 +53,25 @@ impl Engine {
     }
 
     /// Checks (layout, a working node, heal state), then the journaled move.
-    pub(super) async fn evict_brick(&self, old: &BrickRow, heal_check: bool) -> Result<(), String> {
+    pub(super) async fn evict_brick(
+        &self,
+        old: &BrickRow,
+        heal_check: bool,
+    ) -> Result<(), OpError> {
         let read = self.store.read();
-        let vol = read
-            .volume_row(&old.volume_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("volume {} of brick {} not found", old.volume_id, old.id))?;
+        let vol = read.volume_row(&old.volume_id).await?.ok_or_else(|| {
+            OpError::Missing(format!(
+                "volume {} of brick {} not found",
+                old.volume_id, old.id
+            ))
+        })?;
         let layout = vol.layout.0;
         if matches!(layout, heqet_api::layout::Layout::None) {
-            return Err("replace brick is not supported for volume durability type none".into());
+            return Err(OpError::Refused(
+                "replace brick is not supported for volume durability type none".into(),
+            ));
         }
-        let all = read
-            .bricks_of_volume(&vol.id)
-            .await
-            .map_err(|e| e.to_string())?;
+        let all = read.bricks_of_volume(&vol.id).await?;
         let nodes = self.cluster_nodes(&vol.cluster_id).await?;
         let set_size = layout.set_size() as i64;
         let set: Vec<&BrickRow> = all
@@ -75,21 +80,17 @@ impl Engine {
             .collect();
         let old_node = nodes
             .get(&old.node_id)
-            .ok_or_else(|| format!("node {} not found", old.node_id))?;
+            .ok_or_else(|| OpError::Missing(format!("node {} not found", old.node_id)))?;
         let worker = self.working_node(&nodes, Some(&old.node_id)).await?;
         if heal_check {
-            let heal = self
-                .exec
-                .heal_info(&worker, &vol.name)
-                .await
-                .map_err(|e| e.to_string())?;
+            let heal = self.exec.heal_info(&worker, &vol.name).await?;
             let old_addr = format!("{}:{}", old_node.storage_host(), old.path);
             if let Some(h) = heal.bricks.iter().find(|h| h.brick.to_string() == old_addr) {
                 if h.pending_entries.unwrap_or(0) > 0 {
-                    return Err(format!(
+                    return Err(OpError::Refused(format!(
                         "Cannot replace brick {} as it is source brick for data to be healed",
                         old.id
-                    ));
+                    )));
                 }
             }
         }
@@ -131,18 +132,14 @@ impl BrickEvict {
         op: &OpId,
         brick_id: &str,
         volume_id: &str,
-    ) -> Result<Option<Self>, String> {
+    ) -> Result<Option<Self>, OpError> {
         let read = engine.store.read();
-        let Some(old) = read.brick_row(brick_id).await.map_err(|e| e.to_string())? else {
+        let Some(old) = read.brick_row(brick_id).await? else {
             return Ok(None);
         };
         let vol = engine.load_volume(volume_id).await?;
         let nodes = engine.cluster_nodes(&vol.cluster_id).await?;
-        let new = read
-            .bricks_of_op(op.as_str())
-            .await
-            .map_err(|e| e.to_string())?
-            .pop();
+        let new = read.bricks_of_op(op.as_str()).await?.pop();
         Ok(Some(BrickEvict {
             old,
             vol,
@@ -154,11 +151,11 @@ impl BrickEvict {
         }))
     }
 
-    fn addr(&self, b: &BrickRow) -> Result<BrickAddr, String> {
+    fn addr(&self, b: &BrickRow) -> Result<BrickAddr, OpError> {
         let n = self
             .nodes
             .get(&b.node_id)
-            .ok_or_else(|| format!("node {} not found", b.node_id))?;
+            .ok_or_else(|| OpError::Missing(format!("node {} not found", b.node_id)))?;
         Ok(BrickAddr {
             host: n.storage_host().to_string(),
             path: b.path.clone(),
@@ -167,7 +164,7 @@ impl BrickEvict {
 
     /// Destroy the old brick, which is out of the volume now. A dead node may not let us:
     /// its remains are left (and its space counted as free), as heketi does.
-    async fn destroy_old(&mut self, engine: &Engine) -> Result<(), String> {
+    async fn destroy_old(&mut self, engine: &Engine) -> Result<(), OpError> {
         let t = target_of(&self.nodes, &self.old.node_id)?;
         self.reclaimed = match engine
             .exec
@@ -177,10 +174,10 @@ impl BrickEvict {
             Ok(r) => r,
             Err(e) => {
                 if engine.exec.glusterd_check(&t).await.is_ok() {
-                    return Err(format!(
+                    return Err(OpError::Refused(format!(
                         "replaced brick {} but cannot destroy it: {e}",
                         self.old.id
-                    ));
+                    )));
                 }
                 tracing::warn!(brick = %self.old.id, error = %e, "old brick's node is down; leaving its remains");
                 true
@@ -190,7 +187,7 @@ impl BrickEvict {
     }
 
     /// Destroy the new brick (the undo of everything before `replace-brick`).
-    async fn destroy_new(&self, engine: &Engine) -> Result<(), String> {
+    async fn destroy_new(&self, engine: &Engine) -> Result<(), OpError> {
         let Some(new) = &self.new else {
             return Ok(());
         };
@@ -200,12 +197,12 @@ impl BrickEvict {
             .brick_destroy(&t, &new.spec(self.vol.gid))
             .await
             .map(drop)
-            .map_err(|e| e.to_string())
+            .map_err(OpError::from)
     }
 
-    async fn undone(&self, engine: &Engine, msg: String) -> ExecFailure {
+    async fn undone(&self, engine: &Engine, msg: impl std::fmt::Display) -> ExecFailure {
         match self.destroy_new(engine).await {
-            Ok(()) => ExecFailure::Undone(msg),
+            Ok(()) => ExecFailure::undone(msg),
             Err(u) => ExecFailure::Dirty(format!("{msg}; undo: {u}")),
         }
     }
@@ -278,7 +275,7 @@ impl Operation for BrickEvict {
         let (Some(new), Some(worker)) = (self.new.clone(), self.worker.clone()) else {
             return Err(ExecFailure::Undone("nothing was placed".into()));
         };
-        let new_node = target_of(&self.nodes, &new.node_id).map_err(ExecFailure::Undone)?;
+        let new_node = target_of(&self.nodes, &new.node_id).map_err(ExecFailure::undone)?;
         if let Err(e) = engine
             .exec
             .brick_create(&new_node, &new.spec(self.vol.gid))
@@ -299,7 +296,7 @@ impl Operation for BrickEvict {
         }
         // From here the volume uses the new brick: failures are kept for cleanup, which
         // carries the move on.
-        self.destroy_old(engine).await.map_err(ExecFailure::Dirty)
+        self.destroy_old(engine).await.map_err(ExecFailure::dirty)
     }
 
     async fn finish(&mut self, tx: &mut Tx<'_>, op: &OpId) -> StoreResult<String> {
@@ -315,16 +312,12 @@ impl Operation for BrickEvict {
 
     /// Where gluster says the volume has the new brick, the move is carried on; otherwise
     /// the new brick is destroyed and the move rolled back.
-    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         let Some(new) = self.new.clone() else {
             return Ok(Cleaned::Undone);
         };
         let worker = engine.working_node(&self.nodes, Some(&new.node_id)).await?;
-        let status = engine
-            .exec
-            .volume_info(&worker, &self.vol.name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let status = engine.exec.volume_info(&worker, &self.vol.name).await?;
         if status.bricks.contains(&self.addr(&new)?) {
             self.destroy_old(engine).await?;
             return Ok(Cleaned::Done);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::brick_evict::BrickEvict;
 use super::device_add::{DeviceAdd, DeviceDelete};
 use super::device_state::RemoveDevice;
+use super::error::OpError;
 use super::node_ops::{NodeAdd, NodeDelete};
 use super::op::{interrupted, OpId};
 use super::volume_clone::VolumeClone;
@@ -82,13 +83,13 @@ impl Engine {
         let admission = self.admit()?;
         let engine = self.clone();
         self.start_task(admission, async move {
-            engine.cleanup(&ids).await.map_err(|e| e.to_string())
+            engine.cleanup(&ids).await.map_err(OpError::from)
         })
         .await
     }
 
     /// Rebuild the operation of a journal entry and end it.
-    async fn clean_one(&self, op: &OperationRow) -> Result<(), String> {
+    async fn clean_one(&self, op: &OperationRow) -> Result<(), OpError> {
         let id = OpId(op.id.clone());
         match &op.payload.0 {
             OpPayload::CreateVolume { volume_id } => {
@@ -154,7 +155,7 @@ impl Engine {
     }
 
     /// Drop a journal entry that describes nothing any more, failing its queue entries.
-    async fn forget(&self, id: &OpId, msg: &str) -> Result<(), String> {
+    async fn forget(&self, id: &OpId, msg: &str) -> Result<(), OpError> {
         let mut w = self.store.writer().await;
         let r: StoreResult<()> = async {
             let mut tx = w.begin().await?;
@@ -164,7 +165,7 @@ impl Engine {
             tx.commit().await
         }
         .await;
-        r.map_err(|e| e.to_string())
+        Ok(r?)
     }
 
     /// The background cleaner and the node health monitor, as configured.

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use heqet_api::DeviceAddRequest;
 use heqet_executor::{DeviceReport, DeviceSetup};
 
+use super::error::OpError;
 use super::op::{carry_on, Cleaned, ExecFailure, OpId, Operation};
 use super::{Engine, EngineError};
 use crate::model::*;
@@ -83,20 +84,12 @@ impl DeviceAdd {
         engine: &Engine,
         device_id: &str,
         destroydata: bool,
-    ) -> Result<Option<Self>, String> {
+    ) -> Result<Option<Self>, OpError> {
         let read = engine.store.read();
-        let Some(dev) = read
-            .device_row(device_id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(dev) = read.device_row(device_id).await? else {
             return Ok(None);
         };
-        let Some(node) = read
-            .node_row(&dev.node_id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(node) = read.node_row(&dev.node_id).await? else {
             return Ok(None);
         };
         Ok(Some(DeviceAdd {
@@ -151,7 +144,7 @@ impl Operation for DeviceAdd {
             .exec
             .device_setup(&self.node.target(), &setup)
             .await
-            .map_err(|e| ExecFailure::Undone(e.to_string()))?;
+            .map_err(ExecFailure::undone)?;
         self.report = Some(report);
         Ok(())
     }
@@ -175,7 +168,7 @@ impl Operation for DeviceAdd {
         tx.delete_device(&self.device_id).await
     }
 
-    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         let dev = DeviceRow {
             id: self.device_id.clone(),
             node_id: self.node.id.clone(),
@@ -194,8 +187,7 @@ impl Operation for DeviceAdd {
         engine
             .exec
             .device_teardown(&self.node.target(), &dev.device_ref(), true)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(Cleaned::Undone)
     }
 }
@@ -205,18 +197,16 @@ impl DeviceDelete {
         engine: &Engine,
         device_id: &str,
         forceforget: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, OpError> {
         let read = engine.store.read();
         let dev = read
             .device_row(device_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("device {device_id} not found"))?;
+            .await?
+            .ok_or_else(|| OpError::Missing(format!("device {device_id} not found")))?;
         let node = read
             .node_row(&dev.node_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("node {} not found", dev.node_id))?;
+            .await?
+            .ok_or_else(|| OpError::Missing(format!("node {} not found", dev.node_id)))?;
         Ok(DeviceDelete {
             dev,
             node,
@@ -255,7 +245,7 @@ impl Operation for DeviceDelete {
         Ok(String::new())
     }
 
-    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, OpError> {
         carry_on(self, engine, op).await
     }
 }

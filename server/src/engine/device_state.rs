@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::error::OpError;
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
 use super::{Engine, EngineError};
 use crate::model::*;
@@ -42,21 +43,22 @@ impl Engine {
         device_id: &str,
         to: EntryState,
         heal_check: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), OpError> {
         use EntryState::*;
         let dev = self
             .store
             .read()
             .device_row(device_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "Id not found".to_string())?;
+            .await?
+            .ok_or_else(|| OpError::Missing("Id not found".into()))?;
         match (dev.state, to) {
             (from, to) if from == to => Ok(()),
-            (Failed, Online) => Err("Cannot move a failed/removed device to online state".into()),
-            (Online, Failed) => Err(format!(
-                "Device must be offline before remove operation is performed, device:{device_id}"
+            (Failed, Online) => Err(OpError::Refused(
+                "Cannot move a failed/removed device to online state".into(),
             )),
+            (Online, Failed) => Err(OpError::Refused(format!(
+                "Device must be offline before remove operation is performed, device:{device_id}"
+            ))),
             (Offline, Failed) => self.remove_device(device_id, heal_check).await,
             (_, to) => self.set_device_state(device_id, to).await,
         }
@@ -66,7 +68,7 @@ impl Engine {
         &self,
         device_id: &str,
         state: EntryState,
-    ) -> Result<(), String> {
+    ) -> Result<(), OpError> {
         let mut w = self.store.writer().await;
         let r: StoreResult<()> = async {
             let mut tx = w.begin().await?;
@@ -74,7 +76,7 @@ impl Engine {
             tx.commit().await
         }
         .await;
-        r.map_err(|e| e.to_string())
+        Ok(r?)
     }
 
     /// heketi's "remove": every brick moved off the device, then the device is failed.
@@ -82,7 +84,7 @@ impl Engine {
         &self,
         device_id: &str,
         heal_check: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), OpError> {
         self.run_nested(RemoveDevice {
             device_id: device_id.to_string(),
             heal_check,
@@ -105,19 +107,18 @@ impl Engine {
             .await
     }
 
-    async fn resync(&self, dev: &DeviceRow, node: &NodeRow) -> Result<(), String> {
+    async fn resync(&self, dev: &DeviceRow, node: &NodeRow) -> Result<(), OpError> {
         let r = self
             .exec
             .device_resync(&node.target(), &dev.device_ref())
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let mut w = self.store.writer().await;
-        let res: StoreResult<Result<(), String>> = async {
+        let res: StoreResult<Result<(), OpError>> = async {
             let mut tx = w.begin().await?;
             if tx.busy_bricks(&dev.id, true).await? > 0 {
-                return Ok(Err(
+                return Ok(Err(OpError::Refused(
                     "The target exists, contains other items, or is in use.".to_string(),
-                ));
+                )));
             }
             let figures = DeviceFigures {
                 total: r.total_kib as i64,
@@ -132,7 +133,7 @@ impl Engine {
             Ok(Ok(()))
         }
         .await;
-        res.map_err(|e| e.to_string())?
+        res?
     }
 }
 
@@ -151,7 +152,7 @@ impl Operation for RemoveDevice {
             .read()
             .bricks_of_device(&self.device_id)
             .await
-            .map_err(|e| ExecFailure::Undone(e.to_string()))?;
+            .map_err(ExecFailure::undone)?;
         for b in bricks.iter().filter(|b| !b.path.is_empty()) {
             engine.evict_brick(b, self.heal_check).await.map_err(|e| {
                 ExecFailure::Undone(format!(
@@ -169,7 +170,7 @@ impl Operation for RemoveDevice {
         Ok(String::new())
     }
 
-    async fn clean(&mut self, _engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, _engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         Ok(Cleaned::Undone)
     }
 }

@@ -27,3 +27,43 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Why background work of an operation failed. Its text becomes the queue entry's message
+/// (heketi's wording: which node and which command, or a sentence), so it stays typed until
+/// the outcome is recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// A node command failed: the node, the command and its output.
+    #[error(transparent)]
+    Node(#[from] heqet_executor::ExecError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store no longer holds what the work is about.
+    #[error("{0}")]
+    Missing(String),
+    /// The work cannot be done as things are (heketi's text says why).
+    #[error("{0}")]
+    Refused(String),
+    /// Several failures at once (bricks on several nodes), listed as heketi lists them.
+    #[error("{}", join(.0))]
+    Many(Vec<OpError>),
+}
+
+fn join(errors: &[OpError]) -> String {
+    errors
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl OpError {
+    /// One error, or all of them.
+    pub fn all(mut errors: Vec<OpError>) -> OpError {
+        if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            OpError::Many(errors)
+        }
+    }
+}

@@ -31,7 +31,7 @@ use tokio::sync::Notify;
 use crate::config::Config;
 use crate::store::Store;
 
-pub use error::EngineError;
+pub use error::{EngineError, OpError};
 pub use volume_create::NewVolume;
 
 pub struct Engine {

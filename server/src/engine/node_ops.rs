@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use heqet_api::NodeAddRequest;
 use heqet_executor::NodeTarget;
 
+use super::error::OpError;
 use super::op::{carry_on, Cleaned, ExecFailure, OpId, Operation};
 use super::{Engine, EngineError};
 use crate::model::*;
@@ -120,36 +121,36 @@ impl Engine {
         node_id: &str,
         to: EntryState,
         heal_check: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), OpError> {
         use EntryState::*;
         let read = self.store.read();
         let node = read
             .node_row(node_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "Id not found".to_string())?;
+            .await?
+            .ok_or_else(|| OpError::Missing("Id not found".into()))?;
         match (node.state, to) {
             (from, to) if from == to => Ok(()),
-            (Failed, Online) => Err("Cannot move a failed/removed node to online state".into()),
-            (Failed, Offline) => Err("Cannot move a failed/removed node to offline state".into()),
-            (Online, Failed) => Err(format!(
-                "Node must be offline before remove operation is performed, node:{node_id}"
+            (Failed, Online) => Err(OpError::Refused(
+                "Cannot move a failed/removed node to online state".into(),
             )),
+            (Failed, Offline) => Err(OpError::Refused(
+                "Cannot move a failed/removed node to offline state".into(),
+            )),
+            (Online, Failed) => Err(OpError::Refused(format!(
+                "Node must be offline before remove operation is performed, node:{node_id}"
+            ))),
             (Offline, Failed) => {
-                let devices = read
-                    .devices_of_node(node_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let devices = read.devices_of_node(node_id).await?;
                 for d in devices {
                     if d.state == Online {
                         self.set_device_state(&d.id, Offline).await?;
                     }
                     if d.state != Failed {
                         self.remove_device(&d.id, heal_check).await.map_err(|e| {
-                            format!(
+                            OpError::Refused(format!(
                                 "Unable to remove node [{node_id}] as no device was found to replace device [{}]: {e}",
                                 d.id
-                            )
+                            ))
                         })?;
                     }
                 }
@@ -159,7 +160,7 @@ impl Engine {
         }
     }
 
-    async fn set_node_state(&self, node_id: &str, state: EntryState) -> Result<(), String> {
+    async fn set_node_state(&self, node_id: &str, state: EntryState) -> Result<(), OpError> {
         let mut w = self.store.writer().await;
         let r: StoreResult<()> = async {
             let mut tx = w.begin().await?;
@@ -167,20 +168,14 @@ impl Engine {
             tx.commit().await
         }
         .await;
-        r.map_err(|e| e.to_string())
+        Ok(r?)
     }
 }
 
 impl NodeAdd {
     /// After a crash: the node as it was being added (`None` when its row is gone).
-    pub(super) async fn load(engine: &Engine, node_id: &str) -> Result<Option<Self>, String> {
-        let Some(n) = engine
-            .store
-            .read()
-            .node_row(node_id)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+    pub(super) async fn load(engine: &Engine, node_id: &str) -> Result<Option<Self>, OpError> {
+        let Some(n) = engine.store.read().node_row(node_id).await? else {
             return Ok(None);
         };
         Ok(Some(NodeAdd {
@@ -247,7 +242,7 @@ impl Operation for NodeAdd {
             .exec
             .peer_probe(from, &storage)
             .await
-            .map_err(|e| ExecFailure::Undone(e.to_string()))
+            .map_err(ExecFailure::undone)
     }
 
     async fn finish(&mut self, tx: &mut Tx<'_>, _op: &OpId) -> StoreResult<String> {
@@ -261,13 +256,12 @@ impl Operation for NodeAdd {
 
     /// The probe may have happened: the node leaves the pool again (a failed detach is
     /// logged, as a node delete does), then the add is rolled back.
-    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         let peers = engine
             .store
             .read()
             .nodes_of_cluster(&self.req.cluster)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let storage = self.req.hostnames.storage.first();
         if let (Some(other), Some(storage)) = (peers.iter().find(|p| p.id != self.node_id), storage)
         {
@@ -280,14 +274,13 @@ impl Operation for NodeAdd {
 }
 
 impl NodeDelete {
-    pub(super) async fn load(engine: &Engine, node_id: &str) -> Result<Self, String> {
+    pub(super) async fn load(engine: &Engine, node_id: &str) -> Result<Self, OpError> {
         let node = engine
             .store
             .read()
             .node_row(node_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("node {node_id} not found"))?;
+            .await?
+            .ok_or_else(|| OpError::Missing(format!("node {node_id} not found")))?;
         Ok(NodeDelete { node })
     }
 }
@@ -319,7 +312,7 @@ impl Operation for NodeDelete {
             .read()
             .nodes_of_cluster(&self.node.cluster_id)
             .await
-            .map_err(|e| ExecFailure::Undone(e.to_string()))?;
+            .map_err(ExecFailure::undone)?;
         if let Some(other) = peers.iter().find(|p| p.id != self.node.id) {
             if let Err(e) = engine
                 .exec
@@ -341,7 +334,7 @@ impl Operation for NodeDelete {
         tx.settle_node(&self.node.id).await
     }
 
-    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, OpError> {
         carry_on(self, engine, op).await
     }
 }

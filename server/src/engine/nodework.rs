@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use futures::future::join_all;
 use heqet_executor::{BrickAddr, NodeTarget, VolumeSpec};
 
+use super::error::OpError;
 use super::op::ExecFailure;
 use super::placement::parsed_options;
 use super::Engine;
@@ -22,11 +23,11 @@ pub(super) struct VolumeWork {
     pub nodes: Nodes,
 }
 
-pub(super) fn target_of(nodes: &Nodes, node_id: &str) -> Result<NodeTarget, String> {
+pub(super) fn target_of(nodes: &Nodes, node_id: &str) -> Result<NodeTarget, OpError> {
     nodes
         .get(node_id)
         .map(NodeRow::target)
-        .ok_or_else(|| format!("node {node_id} is not in the store"))
+        .ok_or_else(|| OpError::Missing(format!("node {node_id} is not in the store")))
 }
 
 pub(super) fn by_id(nodes: Vec<NodeRow>) -> Nodes {
@@ -40,14 +41,14 @@ pub(super) fn volume_spec(
     bricks: &[BrickRow],
     nodes: &Nodes,
     with_options: bool,
-) -> Result<VolumeSpec, String> {
+) -> Result<VolumeSpec, OpError> {
     let mut ordered: Vec<&BrickRow> = bricks.iter().collect();
     ordered.sort_by_key(|b| b.position);
     let mut addrs = Vec::with_capacity(bricks.len());
     for b in ordered {
         let n = nodes
             .get(&b.node_id)
-            .ok_or_else(|| format!("node {} is not in the store", b.node_id))?;
+            .ok_or_else(|| OpError::Missing(format!("node {} is not in the store", b.node_id)))?;
         addrs.push(BrickAddr {
             host: n.storage_host().to_string(),
             path: b.path.clone(),
@@ -73,28 +74,19 @@ impl Engine {
         &self,
         op_id: &str,
         volume_id: &str,
-    ) -> Result<VolumeWork, String> {
+    ) -> Result<VolumeWork, OpError> {
         let vol = self.load_volume(volume_id).await?;
-        let bricks = self
-            .store
-            .read()
-            .bricks_of_op(op_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let nodes = self
-            .nodes_of_bricks(&bricks)
-            .await
-            .map_err(|e| e.to_string())?;
+        let bricks = self.store.read().bricks_of_op(op_id).await?;
+        let nodes = self.nodes_of_bricks(&bricks).await?;
         Ok(VolumeWork { vol, bricks, nodes })
     }
 
-    pub(super) async fn load_volume(&self, volume_id: &str) -> Result<VolumeRow, String> {
+    pub(super) async fn load_volume(&self, volume_id: &str) -> Result<VolumeRow, OpError> {
         self.store
             .read()
             .volume_row(volume_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("volume {volume_id} vanished from the store"))
+            .await?
+            .ok_or_else(|| OpError::Missing(format!("volume {volume_id} vanished from the store")))
     }
 
     /// The nodes holding `bricks`.
@@ -105,13 +97,13 @@ impl Engine {
         Ok(by_id(self.store.read().nodes_by_ids(&ids).await?))
     }
 
-    pub(super) async fn cluster_nodes(&self, cluster_id: &str) -> Result<Nodes, String> {
+    pub(super) async fn cluster_nodes(&self, cluster_id: &str) -> Result<Nodes, OpError> {
         self.store
             .read()
             .nodes_of_cluster(cluster_id)
             .await
             .map(by_id)
-            .map_err(|e| e.to_string())
+            .map_err(OpError::from)
     }
 
     /// Create bricks concurrently; if any fails, destroy those that were made.
@@ -123,27 +115,27 @@ impl Engine {
     ) -> Result<(), ExecFailure> {
         let mut targets = Vec::with_capacity(bricks.len());
         for b in bricks {
-            targets.push(target_of(nodes, &b.node_id).map_err(ExecFailure::Dirty)?);
+            targets.push(target_of(nodes, &b.node_id).map_err(ExecFailure::dirty)?);
         }
         let results = join_all(bricks.iter().zip(&targets).map(|(b, t)| {
             let spec = b.spec(gid);
             async move { self.exec.brick_create(t, &spec).await }
         }))
         .await;
-        let failed: Vec<String> = results
-            .iter()
-            .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
-            .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
         let made: Vec<BrickRow> = bricks
             .iter()
             .zip(&results)
             .filter(|(_, r)| r.is_ok())
             .map(|(b, _)| b.clone())
             .collect();
-        let msg = failed.join("; ");
+        let failed: Vec<OpError> = results
+            .into_iter()
+            .filter_map(|r| r.err().map(OpError::from))
+            .collect();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let msg = OpError::all(failed).to_string();
         match self.destroy_bricks(&made, nodes, gid).await {
             Ok(_) => Err(ExecFailure::Undone(msg)),
             Err(u) => Err(ExecFailure::Dirty(format!("{msg}; undo: {u}"))),
@@ -157,25 +149,26 @@ impl Engine {
         bricks: &[BrickRow],
         nodes: &Nodes,
         gid: i64,
-    ) -> Result<Vec<bool>, String> {
+    ) -> Result<Vec<bool>, OpError> {
         let mut results = join_all(bricks.iter().rev().map(|b| {
             let spec = b.spec(gid);
             let target = target_of(nodes, &b.node_id);
-            async move {
-                let t = target?;
-                self.exec
-                    .brick_destroy(&t, &spec)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
+            async move { Ok::<_, OpError>(self.exec.brick_destroy(&target?, &spec).await?) }
         }))
         .await;
         results.reverse();
-        let errors: Vec<String> = results.iter().filter_map(|r| r.clone().err()).collect();
+        let mut reclaimed = Vec::with_capacity(results.len());
+        let mut errors = Vec::new();
+        for r in results {
+            match r {
+                Ok(r) => reclaimed.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
         if errors.is_empty() {
-            Ok(results.into_iter().map(|r| r.unwrap_or(false)).collect())
+            Ok(reclaimed)
         } else {
-            Err(errors.join("; "))
+            Err(OpError::all(errors))
         }
     }
 
@@ -184,7 +177,7 @@ impl Engine {
         &self,
         nodes: &Nodes,
         prefer: Option<&str>,
-    ) -> Result<NodeTarget, String> {
+    ) -> Result<NodeTarget, OpError> {
         let mut order: Vec<&NodeRow> = nodes.values().collect();
         order.sort_by(|a, b| a.id.cmp(&b.id));
         if let Some(p) = prefer {
@@ -201,6 +194,6 @@ impl Engine {
                 Err(e) => last = e.to_string(),
             }
         }
-        Err(format!("no working node found: {last}"))
+        Err(OpError::Refused(format!("no working node found: {last}")))
     }
 }

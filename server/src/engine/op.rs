@@ -15,6 +15,7 @@
 
 use async_trait::async_trait;
 
+use super::error::OpError;
 use super::{Engine, EngineError};
 use crate::auth::Role;
 use crate::config::Config;
@@ -31,6 +32,16 @@ pub enum ExecFailure {
 }
 
 impl ExecFailure {
+    /// Failed, nothing left on the nodes; the queue shows `e`'s text.
+    pub fn undone(e: impl std::fmt::Display) -> ExecFailure {
+        ExecFailure::Undone(e.to_string())
+    }
+
+    /// Failed, and something may be left on the nodes.
+    pub fn dirty(e: impl std::fmt::Display) -> ExecFailure {
+        ExecFailure::Dirty(e.to_string())
+    }
+
     pub fn message(&self) -> &str {
         match self {
             ExecFailure::Undone(m) | ExecFailure::Dirty(m) => m,
@@ -104,13 +115,13 @@ pub trait Operation: Send + Sync + 'static {
 
     /// Prepare another attempt (a fresh placement). An error ends the operation with a
     /// rollback.
-    async fn retry(&mut self, _engine: &Engine, _op: &OpId) -> Result<(), String> {
-        Err("the operation cannot be retried".into())
+    async fn retry(&mut self, _engine: &Engine, _op: &OpId) -> Result<(), OpError> {
+        Err(OpError::Refused("the operation cannot be retried".into()))
     }
 
     /// After a crash: finish or undo the node side. `Err` keeps the journal entry (as
     /// `failed`) for a later cleanup.
-    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String>;
+    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, OpError>;
 }
 
 /// `clean` of an operation that is carried on after a crash (deletes: doing it twice is
@@ -119,7 +130,7 @@ pub async fn carry_on<O: Operation + ?Sized>(
     op: &mut O,
     engine: &Engine,
     id: &OpId,
-) -> Result<Cleaned, String> {
+) -> Result<Cleaned, OpError> {
     match op.exec(engine, id).await {
         Ok(()) => Ok(Cleaned::Done),
         Err(f) => Ok(Cleaned::RolledBack(f.message().to_string())),

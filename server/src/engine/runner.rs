@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::op::{interrupted, Cleaned, ExecFailure, OpId, Operation};
-use super::{Admission, Engine, EngineError};
+use super::{Admission, Engine, EngineError, OpError};
 use crate::model::OpStatus;
 use crate::store::StoreError;
 
@@ -43,17 +43,20 @@ impl Engine {
 
     /// Journal `op` and run it in the caller's task (a step of a larger piece of work that
     /// has its own queue entry). Returns the failure message.
-    pub(super) async fn run_nested<O: Operation>(&self, mut op: O) -> Result<(), String> {
+    pub(super) async fn run_nested<O: Operation>(&self, mut op: O) -> Result<(), OpError> {
         let id = OpId(heqet_api::id::new_id());
         self.journal(&mut op, &id, None)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| match e {
+                EngineError::Store(s) => OpError::Store(s),
+                other => OpError::Refused(other.to_string()),
+            })?;
         self.set_in_flight(id.as_str(), true);
         let result = self.drive(&mut op, &id).await;
         self.set_in_flight(id.as_str(), false);
-        match result.map_err(|e| e.to_string())? {
+        match result? {
             None => Ok(()),
-            Some(msg) => Err(msg),
+            Some(msg) => Err(OpError::Refused(msg)),
         }
     }
 
@@ -145,13 +148,13 @@ impl Engine {
         &self,
         mut op: O,
         id: &OpId,
-    ) -> Result<(), String> {
+    ) -> Result<(), OpError> {
         let how = match op.clean(self, id).await? {
             Cleaned::Done => End::Finish,
             Cleaned::Undone => End::Rollback(interrupted(op.payload().kind().what())),
             Cleaned::RolledBack(msg) => End::Rollback(msg),
         };
-        self.end(&mut op, id, how).await.map_err(|e| e.to_string())
+        Ok(self.end(&mut op, id, how).await?)
     }
 
     /// Queue and run work that has no journal entry (state changes, resync, eviction):
@@ -162,7 +165,7 @@ impl Engine {
         work: F,
     ) -> Result<String, EngineError>
     where
-        F: Future<Output = Result<(), String>> + Send + 'static,
+        F: Future<Output = Result<(), OpError>> + Send + 'static,
     {
         let queue_id = heqet_api::id::new_id();
         {
@@ -174,7 +177,8 @@ impl Engine {
         let engine = self.clone();
         let qid = queue_id.clone();
         self.spawn_task(admission, None, queue_id.clone(), async move {
-            let outcome = work.await.map(|_| String::new());
+            // The failure's text is the queue entry's message.
+            let outcome = work.await.map(|_| String::new()).map_err(|e| e.to_string());
             engine
                 .record_outcome(&qid, &outcome)
                 .await

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use heqet_executor::VolumeStatus;
 
+use super::error::OpError;
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
 use super::placement::change;
 use super::{Engine, EngineError};
@@ -82,13 +83,8 @@ impl Engine {
     }
 
     /// The node gluster commands of a cluster run on: the first by id.
-    async fn first_node_of(&self, cluster_id: &str) -> Result<Option<NodeRow>, String> {
-        let mut nodes = self
-            .store
-            .read()
-            .nodes_of_cluster(cluster_id)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn first_node_of(&self, cluster_id: &str) -> Result<Option<NodeRow>, OpError> {
+        let mut nodes = self.store.read().nodes_of_cluster(cluster_id).await?;
         nodes.truncate(1);
         Ok(nodes.pop())
     }
@@ -99,14 +95,13 @@ impl VolumeClone {
         engine: &Engine,
         origin_id: &str,
         clone_id: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, OpError> {
         let origin = engine.load_volume(origin_id).await?;
         let name = engine
             .store
             .read()
             .volume_row(clone_id)
-            .await
-            .map_err(|e| e.to_string())?
+            .await?
             .map(|c| c.name)
             .unwrap_or_default();
         Ok(VolumeClone {
@@ -197,11 +192,11 @@ impl Operation for VolumeClone {
             .read()
             .bricks_of_volume(&self.origin.id)
             .await
-            .map_err(|e| ExecFailure::Undone(e.to_string()))?;
+            .map_err(ExecFailure::undone)?;
         let first = engine
             .first_node_of(&self.origin.cluster_id)
             .await
-            .map_err(ExecFailure::Undone)?
+            .map_err(ExecFailure::undone)?
             .ok_or_else(|| ExecFailure::Undone("no node in the cluster".into()))?;
         let t = first.target();
         let status = engine
@@ -229,7 +224,7 @@ impl Operation for VolumeClone {
 
     /// If gluster made the clone, it is kept: its bricks are recorded as `finish` would.
     /// Otherwise whatever may be left of it is deleted and the clone rolled back.
-    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         if self.name.is_empty() {
             return Ok(Cleaned::Undone);
         }
@@ -242,16 +237,11 @@ impl Operation for VolumeClone {
                 .store
                 .read()
                 .bricks_of_volume(&self.origin.id)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             self.made = Some(status);
             return Ok(Cleaned::Done);
         }
-        engine
-            .exec
-            .volume_destroy(&on, &self.name)
-            .await
-            .map_err(|e| e.to_string())?;
+        engine.exec.volume_destroy(&on, &self.name).await?;
         Ok(Cleaned::Undone)
     }
 }

@@ -8,6 +8,7 @@ use heqet_api::VolumeCreateRequest;
 use heqet_topology::placement::VolumeRequest;
 use sqlx::types::Json;
 
+use super::error::OpError;
 use super::nodework::{target_of, volume_spec, VolumeWork};
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
 use super::placement::{brick_changes, brick_rows, f32_as_f64, place, GIB_KIB, NO_DEVICES};
@@ -143,14 +144,11 @@ impl Engine {
     }
 
     /// Undo a create's node side: the gluster volume (if it got that far), then the bricks.
-    async fn unmake_volume(&self, work: &VolumeWork) -> Result<(), String> {
+    async fn unmake_volume(&self, work: &VolumeWork) -> Result<(), OpError> {
         let VolumeWork { vol, bricks, nodes } = work;
         if let Some(b) = bricks.first() {
             let t = target_of(nodes, &b.node_id)?;
-            self.exec
-                .volume_destroy(&t, &vol.name)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.exec.volume_destroy(&t, &vol.name).await?;
         }
         self.destroy_bricks(bricks, nodes, vol.gid)
             .await
@@ -160,7 +158,7 @@ impl Engine {
 
 impl VolumeCreate {
     /// After a crash: the volume and the bricks its journal entry holds.
-    pub(super) async fn load(engine: &Engine, op: &OpId, volume_id: &str) -> Result<Self, String> {
+    pub(super) async fn load(engine: &Engine, op: &OpId, volume_id: &str) -> Result<Self, OpError> {
         let work = engine.load_work(op.as_str(), volume_id).await?;
         // Only a retry places again, and a rebuilt create is not retried.
         let preq = engine.request_for(&work.vol, work.vol.size as u64, 0).ok();
@@ -256,11 +254,11 @@ impl Operation for VolumeCreate {
     async fn exec(&mut self, engine: &Engine, _op: &OpId) -> Result<(), ExecFailure> {
         let VolumeWork { vol, bricks, nodes } = &self.work;
         engine.create_bricks(bricks, nodes, vol.gid).await?;
-        let spec = volume_spec(vol, bricks, nodes, true).map_err(ExecFailure::Dirty)?;
+        let spec = volume_spec(vol, bricks, nodes, true).map_err(ExecFailure::dirty)?;
         let first_brick = bricks
             .first()
             .ok_or_else(|| ExecFailure::Dirty(format!("volume {} has no bricks", vol.id)))?;
-        let first = target_of(nodes, &first_brick.node_id).map_err(ExecFailure::Dirty)?;
+        let first = target_of(nodes, &first_brick.node_id).map_err(ExecFailure::dirty)?;
         if let Err(e) = engine.exec.volume_create(&first, &spec).await {
             let msg = e.to_string();
             let undo_vol = engine.exec.volume_destroy(&first, &vol.name).await;
@@ -292,20 +290,14 @@ impl Operation for VolumeCreate {
 
     /// Swap the bricks of the failed attempt for a fresh placement, in one transaction,
     /// placing as if the old bricks' space were free again.
-    async fn retry(&mut self, engine: &Engine, op: &OpId) -> Result<(), String> {
+    async fn retry(&mut self, engine: &Engine, op: &OpId) -> Result<(), OpError> {
         let down = engine.down_nodes();
         let vol = &self.work.vol;
         let mut w = engine.store.writer().await;
-        let mut tx = w.begin().await.map_err(|e| e.to_string())?;
-        let old = tx
-            .bricks_of_op(op.as_str())
-            .await
-            .map_err(|e| e.to_string())?;
+        let mut tx = w.begin().await?;
+        let old = tx.bricks_of_op(op.as_str()).await?;
         let (placement, nodes) = {
-            let cd = tx
-                .placement(&vol.cluster_id, &down)
-                .await
-                .map_err(|e| e.to_string())?;
+            let cd = tx.placement(&vol.cluster_id, &down).await?;
             let mut devices = cd.devices.clone();
             for d in devices.iter_mut() {
                 let back: i64 = old
@@ -315,8 +307,12 @@ impl Operation for VolumeCreate {
                     .sum();
                 d.free_kib = (d.free_kib as i64 + back).max(0) as u64;
             }
-            let preq = self.preq.as_ref().ok_or("nothing to place")?;
-            (place(&devices, preq, &engine.limits())?, cd.nodes.clone())
+            let preq = self
+                .preq
+                .as_ref()
+                .ok_or_else(|| OpError::Refused("nothing to place".into()))?;
+            let placed = place(&devices, preq, &engine.limits()).map_err(OpError::Refused)?;
+            (placed, cd.nodes.clone())
         };
         let new = brick_rows(&placement, &vol.id, op.as_str(), 0);
         let res: StoreResult<()> = async {
@@ -327,7 +323,7 @@ impl Operation for VolumeCreate {
             tx.commit().await
         }
         .await;
-        res.map_err(|e| e.to_string())?;
+        res?;
         self.work.nodes = new
             .iter()
             .filter_map(|b| nodes.get(&b.node_id).map(|n| (n.id.clone(), n.clone())))
@@ -336,7 +332,7 @@ impl Operation for VolumeCreate {
         Ok(())
     }
 
-    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         engine.unmake_volume(&self.work).await?;
         Ok(Cleaned::Undone)
     }

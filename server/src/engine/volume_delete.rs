@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::future::join_all;
 
+use super::error::OpError;
 use super::nodework::{target_of, Nodes};
 use super::op::{carry_on, Cleaned, ExecFailure, OpId, Operation};
 use super::placement::change;
@@ -58,7 +59,7 @@ impl Engine {
         vol: &VolumeRow,
         bricks: &[BrickRow],
         nodes: &Nodes,
-    ) -> Result<Vec<bool>, String> {
+    ) -> Result<Vec<bool>, OpError> {
         let mut brick_nodes: Vec<&str> = bricks.iter().map(|b| b.node_id.as_str()).collect();
         brick_nodes.sort_unstable();
         brick_nodes.dedup();
@@ -71,11 +72,11 @@ impl Engine {
             self.exec
                 .glusterd_check(t)
                 .await
-                .map_err(|e| format!("node {} cannot take part: {e}", t.manage))
+                .map_err(|e| OpError::Refused(format!("node {} cannot take part: {e}", t.manage)))
         }))
         .await;
-        checks.into_iter().collect::<Result<Vec<()>, String>>()?;
-        let mut last_err = String::from("no node of the cluster is available");
+        checks.into_iter().collect::<Result<Vec<()>, OpError>>()?;
+        let mut last_err = OpError::Refused("no node of the cluster is available".into());
         let mut done = false;
         for n in nodes.values().filter(|n| !self.is_down(&n.id)) {
             match self.exec.volume_destroy(&n.target(), &vol.name).await {
@@ -83,7 +84,7 @@ impl Engine {
                     done = true;
                     break;
                 }
-                Err(e) => last_err = e.to_string(),
+                Err(e) => last_err = e.into(),
             }
         }
         if !done {
@@ -94,7 +95,7 @@ impl Engine {
 }
 
 impl VolumeDelete {
-    pub(super) async fn load(engine: &Engine, volume_id: &str) -> Result<Self, String> {
+    pub(super) async fn load(engine: &Engine, volume_id: &str) -> Result<Self, OpError> {
         Ok(VolumeDelete {
             vol: engine.load_volume(volume_id).await?,
             bricks: Vec::new(),
@@ -144,11 +145,11 @@ impl Operation for VolumeDelete {
             .read()
             .bricks_of_volume(&self.vol.id)
             .await
-            .map_err(|e| ExecFailure::Undone(e.to_string()))?;
+            .map_err(ExecFailure::undone)?;
         let nodes = engine
             .cluster_nodes(&self.vol.cluster_id)
             .await
-            .map_err(ExecFailure::Undone)?;
+            .map_err(ExecFailure::undone)?;
         match engine.delete_on_nodes(&self.vol, &bricks, &nodes).await {
             Ok(reclaimed) => {
                 self.bricks = bricks;
@@ -176,7 +177,7 @@ impl Operation for VolumeDelete {
     }
 
     /// A stale delete is carried on: deleting twice is harmless, half a delete is not.
-    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, op: &OpId) -> Result<Cleaned, OpError> {
         carry_on(self, engine, op).await
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use heqet_topology::placement::VolumeRequest;
 
+use super::error::OpError;
 use super::nodework::{target_of, volume_spec, VolumeWork};
 use super::op::{Cleaned, ExecFailure, OpId, Operation};
 use super::placement::{brick_changes, brick_rows, place};
@@ -70,7 +71,7 @@ impl VolumeExpand {
         op: &OpId,
         volume_id: &str,
         expand_size: i64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, OpError> {
         let work = engine.load_work(op.as_str(), volume_id).await?;
         Ok(VolumeExpand {
             expand_size,
@@ -135,11 +136,11 @@ impl Operation for VolumeExpand {
                 ExecFailure::Undone(m) => ExecFailure::Undone(failed(&m)),
                 dirty => dirty,
             })?;
-        let spec = volume_spec(vol, bricks, nodes, false).map_err(ExecFailure::Dirty)?;
+        let spec = volume_spec(vol, bricks, nodes, false).map_err(ExecFailure::dirty)?;
         let first_brick = bricks
             .first()
             .ok_or_else(|| ExecFailure::Dirty(format!("expansion of {} has no bricks", vol.id)))?;
-        let first = target_of(nodes, &first_brick.node_id).map_err(ExecFailure::Dirty)?;
+        let first = target_of(nodes, &first_brick.node_id).map_err(ExecFailure::dirty)?;
         let rebalance = engine.config.rebalance_on_expansion;
         if let Err(e) = engine.exec.volume_expand(&first, &spec, rebalance).await {
             let msg = e.to_string();
@@ -166,18 +167,14 @@ impl Operation for VolumeExpand {
     /// If gluster already took the new bricks, the expansion is complete on the nodes and
     /// is finished (destroying bricks a volume uses would break it); otherwise the bricks
     /// are destroyed and the expansion rolled back.
-    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, String> {
+    async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
         let VolumeWork { vol, bricks, nodes } = &self.work;
         let Some(first) = bricks.first() else {
             return Ok(Cleaned::Undone);
         };
         let on = target_of(nodes, &first.node_id)?;
         let added = volume_spec(vol, bricks, nodes, false)?.bricks;
-        let status = engine
-            .exec
-            .volume_info(&on, &vol.name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let status = engine.exec.volume_info(&on, &vol.name).await?;
         if added.iter().all(|b| status.bricks.contains(b)) {
             return Ok(Cleaned::Done);
         }
