@@ -344,16 +344,19 @@ pub struct OperationRow {
 pub struct QueueRow {
     pub id: String,
     pub op_id: Option<String>,
-    pub state: String,
+    pub state: QueueState,
     pub location: String,
     pub message: String,
     pub owner: String,
 }
 
-pub mod queue_state {
-    pub const PENDING: &str = "pending";
-    pub const DONE: &str = "done";
-    pub const FAILED: &str = "failed";
+/// Where a `/queue` entry stands (its names in the store).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(rename_all = "lowercase")]
+pub enum QueueState {
+    Pending,
+    Done,
+    Failed,
 }
 
 pub fn now_secs() -> i64 {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use heqet_api::{DeviceAddRequest, HostAddresses, NodeAddRequest, VolumeCreateRequest};
 use heqet_executor::mock::{HoldPoint, MockCall, MockExecutor, MockOp};
 use heqet_server::engine::{Engine, NewVolume};
-use heqet_server::model::EntryState;
+use heqet_server::model::{EntryState, QueueState};
 use heqet_server::store::Store;
 use heqet_server::{auth::Role, validate, Config};
 
@@ -45,7 +45,7 @@ async fn engine_on(dir: &std::path::Path, mock: &Arc<MockExecutor>, retries: u32
 }
 
 /// Wait for a queue entry to end; returns (state, location or message).
-async fn outcome(engine: &Engine, queue_id: &str) -> (String, String) {
+async fn outcome(engine: &Engine, queue_id: &str) -> (QueueState, String) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let row = engine
@@ -55,8 +55,8 @@ async fn outcome(engine: &Engine, queue_id: &str) -> (String, String) {
             .await
             .expect("queue read")
             .expect("queue row");
-        if row.state != "pending" {
-            let detail = if row.state == "done" {
+        if row.state != QueueState::Pending {
+            let detail = if row.state == QueueState::Done {
                 row.location
             } else {
                 row.message
@@ -73,7 +73,7 @@ async fn outcome(engine: &Engine, queue_id: &str) -> (String, String) {
 
 async fn done(engine: &Engine, queue_id: &str) -> String {
     let (state, detail) = outcome(engine, queue_id).await;
-    assert_eq!(state, "done", "operation failed: {detail}");
+    assert_eq!(state, QueueState::Done, "operation failed: {detail}");
     detail
 }
 
@@ -261,12 +261,33 @@ impl World {
             .collect();
         assert_eq!(store_devices, mock_devices, "{context}: devices differ");
 
-        let mut store_volumes = BTreeSet::new();
+        // Every volume with its bricks in gluster's order, as `host:path`.
+        let storage: BTreeMap<&str, &str> = nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.storage_host()))
+            .collect();
+        let mut store_volumes = BTreeMap::new();
         for id in read.volume_ids().await.expect("volumes") {
             let v = read.volume_row(&id).await.expect("volume").expect("row");
-            store_volumes.insert(v.name);
+            let bricks: Vec<String> = read
+                .bricks_of_volume(&id)
+                .await
+                .expect("bricks")
+                .iter()
+                .map(|b| format!("{}:{}", storage[b.node_id.as_str()], b.path))
+                .collect();
+            store_volumes.insert(v.name, bricks);
         }
-        let mock_volumes: BTreeSet<String> = mock.volumes.keys().cloned().collect();
+        let mock_volumes: BTreeMap<String, Vec<String>> = mock
+            .volumes
+            .iter()
+            .map(|(name, v)| {
+                (
+                    name.clone(),
+                    v.bricks.iter().map(|b| b.to_string()).collect(),
+                )
+            })
+            .collect();
         assert_eq!(store_volumes, mock_volumes, "{context}: volumes differ");
 
         let store_peers: BTreeSet<String> = if nodes.len() > 1 {
@@ -348,7 +369,7 @@ async fn a_failed_volume_create_destroys_exactly_the_bricks_it_made_in_reverse()
         .await
         .expect("admitted");
     let (state, msg) = outcome(&w.engine, &q).await;
-    assert_eq!(state, "failed");
+    assert_eq!(state, QueueState::Failed);
     assert!(!msg.contains("kept for"), "{msg}");
     let calls = w.mock.calls();
     let made = of(&calls, MockOp::BrickCreate);
@@ -375,7 +396,7 @@ async fn a_brick_that_fails_is_not_destroyed_and_the_others_are() {
         .await
         .expect("admitted");
     let (state, _) = outcome(&w.engine, &q).await;
-    assert_eq!(state, "failed");
+    assert_eq!(state, QueueState::Failed);
     let calls = w.mock.calls();
     let made: BTreeSet<(String, String)> = calls
         .iter()
@@ -416,7 +437,7 @@ async fn an_undo_that_fails_keeps_the_journal_entry_until_cleanup() {
         .await
         .expect("admitted");
     let (state, msg) = outcome(&w.engine, &q).await;
-    assert_eq!(state, "failed");
+    assert_eq!(state, QueueState::Failed);
     assert!(msg.contains("server operations cleanup"), "{msg}");
     let ops = w.engine.store.read().operation_rows().await.unwrap();
     assert_eq!(ops.len(), 1);
@@ -434,7 +455,7 @@ async fn a_failed_expand_gives_its_bricks_back() {
     w.mock.fail(MockOp::VolumeExpand, None, Some(1));
     let q = w.engine.volume_expand(&vol, 5).await.expect("admitted");
     let (state, msg) = outcome(&w.engine, &q).await;
-    assert_eq!(state, "failed");
+    assert_eq!(state, QueueState::Failed);
     assert!(msg.starts_with("Failed to expand volume: "), "{msg}");
     assert_eq!(w.mock.nodes(), before);
     let row = w
@@ -462,6 +483,7 @@ enum Scenario {
     DeviceRemove,
     NodeAdd,
     NodeDelete,
+    BrickEvict,
 }
 
 /// What a scenario needs besides the three-node cluster.
@@ -469,6 +491,7 @@ struct Prepared {
     volume: Option<String>,
     node: Option<String>,
     device: Option<String>,
+    brick: Option<String>,
 }
 
 async fn prepare(w: &World, s: Scenario) -> Prepared {
@@ -476,6 +499,7 @@ async fn prepare(w: &World, s: Scenario) -> Prepared {
         volume: None,
         node: None,
         device: None,
+        brick: None,
     };
     match s {
         Scenario::VolumeDelete | Scenario::VolumeExpand | Scenario::VolumeClone => {
@@ -507,6 +531,13 @@ async fn prepare(w: &World, s: Scenario) -> Prepared {
         }
         Scenario::NodeAdd => {}
         Scenario::NodeDelete => p.node = Some(w.add_node(3).await),
+        Scenario::BrickEvict => {
+            let vol = w.create_volume(10, "v1").await;
+            let extra = w.add_node(3).await;
+            w.add_device(&extra, "/dev/sdb").await;
+            let bricks = w.engine.store.read().bricks_of_volume(&vol).await.unwrap();
+            p.brick = bricks.first().map(|b| b.id.clone());
+        }
         Scenario::VolumeCreate => {}
     }
     p
@@ -518,6 +549,7 @@ fn start(w: &World, s: Scenario, p: &Prepared) -> tokio::task::JoinHandle<Option
     let cluster = w.cluster.clone();
     let node0 = w.nodes[0].clone();
     let (vol, node, dev) = (p.volume.clone(), p.node.clone(), p.device.clone());
+    let brick = p.brick.clone();
     tokio::spawn(async move {
         let r = match s {
             Scenario::VolumeCreate => e.volume_create(volume(10, "v2")).await,
@@ -538,6 +570,10 @@ fn start(w: &World, s: Scenario, p: &Prepared) -> tokio::task::JoinHandle<Option
             }
             Scenario::NodeAdd => e.node_add(node_req(&cluster, 3)).await,
             Scenario::NodeDelete => e.node_delete(node.as_deref().unwrap_or_default()).await,
+            Scenario::BrickEvict => {
+                e.brick_evict(brick.as_deref().unwrap_or_default(), true)
+                    .await
+            }
         };
         r.ok()
     })
@@ -572,47 +608,27 @@ async fn crash_at_every_step(s: Scenario) {
     }
 }
 
-#[tokio::test]
-async fn crash_during_volume_create() {
-    crash_at_every_step(Scenario::VolumeCreate).await;
+/// One test per journaled operation, so they run in parallel.
+macro_rules! crash_tests {
+    ($($name:ident: $scenario:ident,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                crash_at_every_step(Scenario::$scenario).await;
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn crash_during_volume_delete() {
-    crash_at_every_step(Scenario::VolumeDelete).await;
-}
-
-#[tokio::test]
-async fn crash_during_volume_expand() {
-    crash_at_every_step(Scenario::VolumeExpand).await;
-}
-
-#[tokio::test]
-async fn crash_during_volume_clone() {
-    crash_at_every_step(Scenario::VolumeClone).await;
-}
-
-#[tokio::test]
-async fn crash_during_device_add() {
-    crash_at_every_step(Scenario::DeviceAdd).await;
-}
-
-#[tokio::test]
-async fn crash_during_device_delete() {
-    crash_at_every_step(Scenario::DeviceDelete).await;
-}
-
-#[tokio::test]
-async fn crash_during_device_remove() {
-    crash_at_every_step(Scenario::DeviceRemove).await;
-}
-
-#[tokio::test]
-async fn crash_during_node_add() {
-    crash_at_every_step(Scenario::NodeAdd).await;
-}
-
-#[tokio::test]
-async fn crash_during_node_delete() {
-    crash_at_every_step(Scenario::NodeDelete).await;
+crash_tests! {
+    crash_during_volume_create: VolumeCreate,
+    crash_during_volume_delete: VolumeDelete,
+    crash_during_volume_expand: VolumeExpand,
+    crash_during_volume_clone: VolumeClone,
+    crash_during_device_add: DeviceAdd,
+    crash_during_device_delete: DeviceDelete,
+    crash_during_device_remove: DeviceRemove,
+    crash_during_node_add: NodeAdd,
+    crash_during_node_delete: NodeDelete,
+    crash_during_brick_evict: BrickEvict,
 }

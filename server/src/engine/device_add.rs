@@ -151,14 +151,7 @@ impl Operation for DeviceAdd {
 
     async fn finish(&mut self, tx: &mut Tx<'_>, _op: &OpId) -> StoreResult<String> {
         if let Some(r) = &self.report {
-            let figures = DeviceFigures {
-                total: r.total_kib as i64,
-                free: r.free_kib as i64,
-                used: r.used_kib as i64,
-                extent_size: r.extent_size_kib as i64,
-                pv_uuid: &r.pv_uuid,
-                paths: &r.paths,
-            };
+            let figures = DeviceFigures::from(r);
             tx.complete_device(&self.device_id, &figures).await?;
         }
         Ok(String::new())

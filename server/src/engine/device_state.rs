@@ -120,14 +120,7 @@ impl Engine {
                     "The target exists, contains other items, or is in use.".to_string(),
                 )));
             }
-            let figures = DeviceFigures {
-                total: r.total_kib as i64,
-                free: r.free_kib as i64,
-                used: r.used_kib as i64,
-                extent_size: r.extent_size_kib as i64,
-                pv_uuid: &r.pv_uuid,
-                paths: &r.paths,
-            };
+            let figures = DeviceFigures::from(&r);
             tx.resync_device(&dev.id, &figures).await?;
             tx.commit().await?;
             Ok(Ok(()))

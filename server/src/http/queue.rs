@@ -10,7 +10,7 @@ use super::extract::HexId;
 use super::SharedState;
 use crate::auth::Role;
 use crate::error::{text_response, ApiError, ApiResult};
-use crate::model::queue_state;
+use crate::model::QueueState;
 
 pub async fn poll(
     State(st): State<SharedState>,
@@ -25,31 +25,27 @@ pub async fn poll(
     notified.as_mut().enable();
     let mut row = st.engine.store.read().queue_row(id).await?;
     let wait = st.engine.config.queue_poll_wait;
-    if row
-        .as_ref()
-        .is_some_and(|r| r.state == queue_state::PENDING)
-        && !wait.is_zero()
-    {
+    if row.as_ref().is_some_and(|r| r.state == QueueState::Pending) && !wait.is_zero() {
         // Hold a pending poll briefly: the client hears the outcome the moment it exists
         // instead of after its next poll interval (the answer is the same either way).
         let _ = tokio::time::timeout(wait, notified).await;
         row = st.engine.store.read().queue_row(id).await?;
     }
-    if row.as_ref().is_none_or(|r| r.state != queue_state::PENDING) {
+    if row.as_ref().is_none_or(|r| r.state != QueueState::Pending) {
         st.engine.forget_waiter(id);
     }
     let row = row.ok_or(ApiError::IdNotFound)?;
     if role == Role::User && row.owner != "user" {
         return Err(ApiError::admin_required());
     }
-    Ok(match row.state.as_str() {
-        queue_state::PENDING => {
+    Ok(match row.state {
+        QueueState::Pending => {
             let mut r = StatusCode::OK.into_response();
             r.headers_mut()
                 .insert("X-Pending", HeaderValue::from_static("true"));
             r
         }
-        queue_state::DONE if !row.location.is_empty() => {
+        QueueState::Done if !row.location.is_empty() => {
             let mut r = (
                 StatusCode::SEE_OTHER,
                 [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -61,7 +57,7 @@ pub async fn poll(
             }
             r
         }
-        queue_state::DONE => StatusCode::NO_CONTENT.into_response(),
-        _ => text_response(StatusCode::INTERNAL_SERVER_ERROR, &row.message),
+        QueueState::Done => StatusCode::NO_CONTENT.into_response(),
+        QueueState::Failed => text_response(StatusCode::INTERNAL_SERVER_ERROR, &row.message),
     })
 }

@@ -49,6 +49,19 @@ pub struct DeviceFigures<'a> {
     pub paths: &'a [String],
 }
 
+impl<'a> From<&'a heqet_executor::DeviceReport> for DeviceFigures<'a> {
+    fn from(r: &'a heqet_executor::DeviceReport) -> Self {
+        DeviceFigures {
+            total: r.total_kib as i64,
+            free: r.free_kib as i64,
+            used: r.used_kib as i64,
+            extent_size: r.extent_size_kib as i64,
+            pv_uuid: &r.pv_uuid,
+            paths: &r.paths,
+        }
+    }
+}
+
 impl<'a> Tx<'a> {
     pub(super) async fn begin(
         conn: &'a mut SqliteConnection,
@@ -682,9 +695,9 @@ impl<'a> Tx<'a> {
     }
 }
 
-fn outcome_columns(outcome: &Result<String, String>) -> (&'static str, &str, &str) {
+fn outcome_columns(outcome: &Result<String, String>) -> (QueueState, &str, &str) {
     match outcome {
-        Ok(loc) => (queue_state::DONE, loc.as_str(), ""),
-        Err(msg) => (queue_state::FAILED, "", msg.as_str()),
+        Ok(loc) => (QueueState::Done, loc.as_str(), ""),
+        Err(msg) => (QueueState::Failed, "", msg.as_str()),
     }
 }
