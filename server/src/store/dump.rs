@@ -49,6 +49,20 @@ async fn snapshot(r: &Reader) -> StoreResult<Snapshot> {
     })
 }
 
+/// A journal change as an action; an expansion's carries its size as heketi's `Delta`, so
+/// the dump holds what a later import needs to finish it.
+fn action(op: &OperationRow, c: &Change) -> Value {
+    match &op.payload.0 {
+        OpPayload::ExpandVolume {
+            volume_id,
+            expand_size,
+        } if *volume_id == c.id => {
+            json!({"Id": c.id, "Description": c.description, "Delta": expand_size})
+        }
+        _ => json!({"Id": c.id, "Description": c.description}),
+    }
+}
+
 fn pending(p: &Option<String>) -> Value {
     json!({"Id": p.clone().unwrap_or_default()})
 }
@@ -157,7 +171,7 @@ async fn dump(r: &Reader) -> StoreResult<Value> {
                 "Id": op.id,
                 "Timestamp": op.created_at,
                 "Type": op.kind,
-                "Actions": op.changes.0.iter().map(|c| json!({"Id": c.id, "Description": c.description})).collect::<Vec<_>>(),
+                "Actions": op.changes.0.iter().map(|c| action(op, c)).collect::<Vec<_>>(),
                 "Status": op.status.as_str(),
             }),
         );
