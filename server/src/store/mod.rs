@@ -12,6 +12,7 @@
 
 mod admin;
 mod dump;
+mod import;
 mod placement;
 mod read;
 mod topology_json;
@@ -28,6 +29,7 @@ use sqlx::Connection;
 use tokio::sync::{Mutex, MutexGuard};
 
 pub use admin::{DeviceMetrics, MetricsFigures, NodeLabels, Tagged};
+pub use import::{ImportRows, RowCounts};
 pub use placement::ClusterDevices;
 pub use read::{brick_info, mount_info, volume_info, ClusterAdmission, Reader};
 pub use topology_json::{render as render_topology, Snapshot as TopologySnapshot};
