@@ -8,6 +8,7 @@ pub mod config;
 
 pub mod engine;
 pub mod error;
+pub mod heketi_db;
 pub mod http;
 pub mod model;
 
