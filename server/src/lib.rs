@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod db_file;
 
 pub mod engine;
 pub mod error;
