@@ -7,7 +7,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches};
 use heqet_api::client::{Client, ClientOptions, TlsOptions};
 
-use crate::args::{Cli, Command, GlobalArgs, TopologyCmd};
+use crate::args::{Cli, Command, DbCmd, GlobalArgs, TopologyCmd};
 use crate::commands::{self, Ctx};
 use crate::error::{CliError, CliResult};
 use crate::output::{err, out};
@@ -135,7 +135,7 @@ fn pick(flag: &Option<String>, env: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-fn client(g: &GlobalArgs) -> CliResult<Client> {
+pub(crate) fn client(g: &GlobalArgs) -> CliResult<Client> {
     let server = pick(&g.server, "HEKETI_CLI_SERVER", "http://localhost:8080");
     let user = pick(&g.user, "HEKETI_CLI_USER", "");
     let secret = pick(&g.secret, "HEKETI_CLI_KEY", "");
@@ -168,6 +168,8 @@ fn dispatch(prog: &'static str, g: GlobalArgs, command: Command) -> CliResult {
             out(&String::from_utf8_lossy(&buf));
             return Ok(());
         }
+        Command::Db(DbCmd::Import(a)) => return commands::db_file::import(&g, a),
+        Command::Db(DbCmd::Export(a)) => return commands::db_file::export(a),
         Command::Blockvolume(_) => return Err(unsupported("blockvolume (gluster-block)")),
         Command::SetupOpenshiftHeketiStorage(_) => {
             return Err(unsupported("setup-openshift-heketi-storage"))

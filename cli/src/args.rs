@@ -444,6 +444,45 @@ pub enum DbCmd {
     Dump,
     /// Check the database for inconsistencies
     Check,
+    /// Fill an empty heqet store file from heketi's JSON database (offline)
+    Import(DbImportArgs),
+    /// Write a heqet store file as heketi's JSON database (offline)
+    Export(DbExportArgs),
+}
+
+/// `db import`: works on the store file, not through a server (docs/cli.md).
+#[derive(Args, Debug)]
+pub struct DbImportArgs {
+    /// heketi's JSON database (`heketi db export`, `heketi-cli db dump`); - reads stdin
+    pub file: Option<String>,
+    /// Take the dump from a running heketi's GET /db/dump instead (with --user, --secret)
+    #[arg(long, value_name = "URL", conflicts_with = "file")]
+    pub from: Option<String>,
+    /// The store file (default: the one `heqet serve` uses, HEKETI_DB_PATH or heketi.db)
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Take the default store file from this heketi.json (glusterfs.db), as `heqet serve`
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    pub config: Option<PathBuf>,
+    /// Replace what the store holds instead of refusing (a copy is kept in PATH.bak)
+    #[arg(long)]
+    pub force: bool,
+    /// `gluster volume info --xml` output of a node of a cluster: the brick order (repeatable)
+    #[arg(long = "gluster-volume-info", value_name = "FILE")]
+    pub gluster_volume_info: Vec<PathBuf>,
+}
+
+/// `db export`: works on the store file, not through a server.
+#[derive(Args, Debug)]
+pub struct DbExportArgs {
+    /// Where to write the JSON (default, or -: stdout); an existing file is not overwritten
+    pub file: Option<String>,
+    /// The store file (default: the one `heqet serve` uses, HEKETI_DB_PATH or heketi.db)
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Take the default store file from this heketi.json (glusterfs.db), as `heqet serve`
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

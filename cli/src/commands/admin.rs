@@ -48,6 +48,8 @@ pub async fn db(ctx: &Ctx, cmd: DbCmd) -> CliResult {
     let body = match cmd {
         DbCmd::Dump => ctx.client.db_dump().await?,
         DbCmd::Check => ctx.client.db_check().await?,
+        // Offline commands, dispatched before a client exists.
+        DbCmd::Import(_) | DbCmd::Export(_) => return Ok(()),
     };
     out(&body);
     Ok(())

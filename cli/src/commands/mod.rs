@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod cluster;
+pub mod db_file;
 pub mod device;
 pub mod load;
 pub mod node;
