@@ -3,15 +3,18 @@
 //! nodes, devices, volumes, bricks and pending operations, ids kept, so PersistentVolumes,
 //! StorageClasses and scripts that name them keep working against heqet.
 //!
-//! Pure: parsing ([`format`]), checks and mapping ([`plan`]), pending operations ([`ops`])
-//! and brick order ([`order`]) touch no file and no database; the store writes the rows.
+//! Pure: parsing ([`format`]), mapping ([`plan`], one record to one row in [`rows`]), the
+//! cross-checks ([`agree`]), pending operations ([`ops`]) and brick order ([`order`]) touch
+//! no file and no database; the store writes the rows.
 
+mod agree;
 mod error;
 mod format;
 mod notice;
 mod ops;
 mod order;
 mod plan;
+mod rows;
 #[cfg(test)]
 mod tests;
 
