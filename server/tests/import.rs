@@ -487,3 +487,85 @@ async fn pending_operations_heqet_cannot_represent_are_refused() {
     assert!(e.to_string().contains("no block volumes"), "{e}");
     assert!(!db.exists());
 }
+
+#[tokio::test]
+async fn an_imported_store_takes_new_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("heqet.db");
+    import(FIXTURE.as_bytes(), &db, false).await.unwrap();
+    let dump = fixture();
+    // The mock knows nothing of heketi's nodes: give it their volume groups (as they are on
+    // the real nodes), so new bricks can be made there.
+    let mock = Arc::new(MockExecutor::default());
+    use heqet_executor::Executor;
+    for (id, d) in entries(&dump, "deviceentries") {
+        let n = &dump["nodeentries"][d["NodeId"].as_str().unwrap()]["Info"]["hostnames"];
+        let target = heqet_executor::NodeTarget {
+            manage: n["manage"][0].as_str().unwrap().into(),
+            storage: n["storage"][0].as_str().unwrap().into(),
+        };
+        let setup = heqet_executor::DeviceSetup {
+            id: id.clone(),
+            name: d["Info"]["name"].as_str().unwrap().into(),
+            destroydata: false,
+        };
+        mock.device_setup(&target, &setup).await.unwrap();
+    }
+    let cfg = heqet_server::Config::for_test(&db);
+    let s = TestServer::start_with(tempfile::tempdir().unwrap(), cfg, mock).await;
+    let cluster_a = "2a732fc76ec4fe2c4ffe8fb68f24cda0";
+    let v = s
+        .create_volume_ok(json!({"size": 4, "clusters": [cluster_a],
+            "durability": {"type": "replicate", "replicate": {"replica": 3}}}))
+        .await;
+    assert_eq!(v["cluster"], cluster_a);
+    // Spread over the three zones of the imported nodes, never on the failed device.
+    let mut nodes: Vec<&str> = v["bricks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["node"].as_str().unwrap())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    assert_eq!(nodes.len(), 3);
+    let failed = entries(&dump, "deviceentries")
+        .iter()
+        .find(|(_, d)| d["State"] == "failed")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    assert!(v["bricks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["device"] != failed.as_str()));
+    // An imported volume's expansion reaches gluster with the imported name (the mock has
+    // no such gluster volume, so it fails there) and is rolled back to what was imported.
+    let rep = "675aa573859f825d1792e5e6c8b23336";
+    let before = s.get(&format!("/volumes/{rep}")).await.json();
+    let r = s
+        .run(
+            Method::POST,
+            &format!("/volumes/{rep}/expand"),
+            Some(json!({"expand_size": 2})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        r.body.contains(&format!("volume add-brick vol_{rep}")),
+        "{}",
+        r.body
+    );
+    assert_eq!(s.get(&format!("/volumes/{rep}")).await.json(), before);
+    // Another is deleted.
+    let dist = "5e1a86c3f30bf42b6655b165f603af66";
+    let r = s
+        .run(Method::DELETE, &format!("/volumes/{dist}"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        s.get(&format!("/volumes/{dist}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(s.get("/db/check").await.json()["totalinconsistencies"], 0);
+}
