@@ -38,6 +38,5 @@ step "unit, API, CLI and end-to-end tests (heqet-e2e: heqet serve + ssh executor
 cargo test --workspace
 
 step "end-to-end: the node command layer over ssh and over the Kubernetes exec API (fake API server) on the real cluster"
-tests/e2e/cluster.sh up
-trap 'tests/e2e/cluster.sh down' EXIT
-cargo test -p heqet-executor --test e2e_cluster --test kube_e2e -- --ignored --test-threads=1
+# `run` holds the machine's suite lock from up to down, so another run on this machine waits.
+tests/e2e/cluster.sh run cargo test -p heqet-executor --test e2e_cluster --test kube_e2e -- --ignored --test-threads=1
