@@ -39,4 +39,6 @@ cargo test --workspace
 
 step "end-to-end: the node command layer over ssh and over the Kubernetes exec API (fake API server) on the real cluster"
 # `run` holds the machine's suite lock from up to down, so another run on this machine waits.
-tests/e2e/cluster.sh run cargo test -p heqet-executor --test e2e_cluster --test kube_e2e -- --ignored --test-threads=1
+# --workspace: the same build as the step above (`-p` would resolve other features and compile
+# much of the tree again).
+tests/e2e/cluster.sh run cargo test --workspace --test e2e_cluster --test kube_e2e -- --ignored --test-threads=1
