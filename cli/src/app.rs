@@ -175,7 +175,7 @@ fn pick(flag: &Option<String>, env: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_string())
 }
 
-fn client(g: &GlobalArgs) -> CliResult<Client> {
+pub(crate) fn client(g: &GlobalArgs) -> CliResult<Client> {
     let server = pick(&g.server, "HEKETI_CLI_SERVER", "http://localhost:8080");
     let user = pick(&g.user, "HEKETI_CLI_USER", "");
     let secret = pick(&g.secret, "HEKETI_CLI_KEY", "");
@@ -201,6 +201,7 @@ fn unsupported(what: &str) -> CliError {
 fn dispatch(prog: &'static str, g: GlobalArgs, command: Command) -> CliResult {
     match command {
         Command::Serve(a) => return crate::serve::run(a),
+        Command::Migrate(c) => return crate::migrate::run(c, &g),
         Command::Completion { shell } => {
             let mut cmd = command_for_completion(prog);
             let mut buf = Vec::new();
@@ -245,6 +246,7 @@ async fn run_api_command(ctx: &Ctx, command: Command) -> CliResult {
         Command::Loglevel(c) => commands::admin::loglevel(ctx, c).await,
         Command::Server(c) => commands::admin::server(ctx, c).await,
         Command::Serve(_)
+        | Command::Migrate(_)
         | Command::Completion { .. }
         | Command::Blockvolume(_)
         | Command::SetupOpenshiftHeketiStorage(_) => Ok(()),
