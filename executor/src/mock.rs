@@ -600,7 +600,12 @@ impl World {
         );
         // brick.rs:228: lvcreate is the first step that can fail on node state; the undo
         // (brick.rs:267-282) only removes the mount directory it made.
-        if !self.nodes.device_ids(host).contains(&b.device_id) {
+        if !self
+            .nodes
+            .devices
+            .get(host)
+            .is_some_and(|d| d.contains_key(&b.device_id))
+        {
             return Err(failed(
                 host,
                 lvcreate,
@@ -625,9 +630,10 @@ impl World {
             }
         }
         // brick.rs:235: the mount fails when the mount point is taken.
+        let mount_point = b.mount_point();
         if self
             .bricks_on(host)
-            .any(|o| o.mount_point() == b.mount_point())
+            .any(|o| o.path.strip_suffix("/brick").unwrap_or(&o.path) == mount_point)
         {
             return Err(failed(
                 host,
