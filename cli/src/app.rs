@@ -14,11 +14,31 @@ use crate::output::{err, out};
 
 pub const EXIT_ERROR: i32 = 255;
 
+/// What `heqet --help` says of itself (as `heketi-cli` it keeps heketi-cli's text).
+const HEQET_SHORT: &str =
+    "heqet: a heketi-compatible GlusterFS volume manager (the server and a heketi-cli client)";
+const HEQET_ABOUT: &str = "heqet: a heketi-compatible GlusterFS volume manager.\n\n\
+`heqet serve` runs the REST server; every other command is a heketi-cli compatible client of \
+that server (or of a heketi) at --server, $HEKETI_CLI_SERVER or http://localhost:8080. \
+Linked or copied as `heketi-cli`, this binary behaves as heketi-cli.";
+
+const SERVE_SHORT: &str = "Run the REST server (heketi's API)";
+const SERVE_ABOUT: &str = "Run the REST server (heketi's API).\n\n\
+Without --config: port 8080 ($HEKETI_HTTP_PORT), the SQLite database heketi.db in the working \
+directory ($HEKETI_DB_PATH), the mock executor (no node is touched), no authentication. \
+With --config FILE: heketi.json's settings (executor ssh or kubernetes, db, port, auth; see \
+the README). The client options (--server, --user, --secret, --json, TLS) do not apply here.";
+
 /// The clap command, named as invoked.
 pub fn command(prog: &'static str) -> clap::Command {
     let mut cmd = Cli::command().name(prog).bin_name(prog);
     if prog == "heketi-cli" {
         cmd = cmd.mut_subcommand("serve", |s| s.hide(true));
+    } else {
+        cmd = cmd
+            .about(HEQET_SHORT)
+            .long_about(HEQET_ABOUT)
+            .mut_subcommand("serve", |s| s.about(SERVE_SHORT).long_about(SERVE_ABOUT));
     }
     cmd
 }
@@ -54,9 +74,29 @@ pub fn run(prog: &'static str, args: Vec<OsString>) -> i32 {
     match dispatch(prog, cli.global, command) {
         Ok(()) => 0,
         Err(e) => {
-            err(&format!("Error: {e}\n"));
+            let msg = e.to_string();
+            err(&format!("Error: {msg}\n"));
+            if prog != "heketi-cli" {
+                if let Some(h) = hint(&msg) {
+                    err(&format!("Hint: {h}\n"));
+                }
+            }
             EXIT_ERROR
         }
+    }
+}
+
+/// What to do about a server answer whose text (heketi's, kept for clients that parse it)
+/// does not say it. Only under the name `heqet`: heketi-cli's output stays heketi-cli's.
+fn hint(msg: &str) -> Option<&'static str> {
+    if msg.contains("Token missing iss claim") {
+        Some("the server wants a signed token: give --user (admin or user) with --secret, or set HEKETI_CLI_USER and HEKETI_CLI_KEY")
+    } else if msg.contains("Required authorization token not found") {
+        Some("the server has authentication on: give --user and --secret (or HEKETI_CLI_USER and HEKETI_CLI_KEY)")
+    } else if msg.contains("minimum supported volume size") {
+        Some("the minimum is in KiB: it is the server's brick_min_size_gb times the number of data bricks of the layout")
+    } else {
+        None
     }
 }
 
@@ -161,6 +201,7 @@ fn unsupported(what: &str) -> CliError {
 fn dispatch(prog: &'static str, g: GlobalArgs, command: Command) -> CliResult {
     match command {
         Command::Serve(a) => return crate::serve::run(a),
+        Command::Migrate(c) => return crate::migrate::run(c, &g),
         Command::Completion { shell } => {
             let mut cmd = command_for_completion(prog);
             let mut buf = Vec::new();
@@ -207,6 +248,7 @@ async fn run_api_command(ctx: &Ctx, command: Command) -> CliResult {
         Command::Loglevel(c) => commands::admin::loglevel(ctx, c).await,
         Command::Server(c) => commands::admin::server(ctx, c).await,
         Command::Serve(_)
+        | Command::Migrate(_)
         | Command::Completion { .. }
         | Command::Blockvolume(_)
         | Command::SetupOpenshiftHeketiStorage(_) => Ok(()),

@@ -117,6 +117,9 @@ pub enum Command {
     },
     /// Run the heqet REST server
     Serve(ServeArgs),
+    /// Move Kubernetes objects of the in-tree glusterfs plugin to heqet-csi
+    #[command(subcommand)]
+    Migrate(crate::migrate::MigrateCmd),
 }
 
 /// Accepts any arguments; the handler answers "not supported yet".

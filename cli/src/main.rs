@@ -6,6 +6,7 @@ mod args;
 mod argv;
 mod commands;
 mod error;
+mod migrate;
 mod output;
 mod render;
 mod serve;

@@ -26,9 +26,12 @@ fn auth_success_and_failures() {
     c.args(["-s", &s.url, "cluster", "list"]);
     let r = run_cmd(&mut c);
     assert_eq!(r.code, 255);
+    // heketi's text, then (as `heqet`, not as `heketi-cli`) what to do about it.
     assert_eq!(
         r.stderr,
-        "Error: Invalid JWT token: Token missing iss claim\n"
+        "Error: Invalid JWT token: Token missing iss claim\n\
+         Hint: the server wants a signed token: give --user (admin or user) with --secret, \
+         or set HEKETI_CLI_USER and HEKETI_CLI_KEY\n"
     );
 
     // The user role may only use /volumes.
@@ -151,6 +154,12 @@ fn invoked_as_heketi_cli() {
     let r = run_cmd(&mut cmd());
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("Usage: heketi-cli"), "{}", r.stderr);
+    // heketi-cli's own description, not heqet's.
+    assert!(
+        r.stderr.starts_with("Command line program for Heketi"),
+        "{}",
+        r.stderr
+    );
     assert!(
         !r.stderr
             .lines()
@@ -165,6 +174,13 @@ fn invoked_as_heketi_cli() {
             255,
             "Error: unknown command \"serve\" for \"heketi-cli\"\nRun 'heketi-cli --help' for usage.\n"
         )
+    );
+    // heketi-cli prints no hints after a server's error.
+    let auth = Server::start_auth("adminkey", "userkey");
+    let r = run_cmd(cmd().args(["-s", &auth.url, "cluster", "list"]));
+    assert_eq!(
+        r.stderr,
+        "Error: Invalid JWT token: Token missing iss claim\n"
     );
     let r = run_cmd(cmd().args(["cluster", "nope"]));
     assert_eq!(

@@ -26,6 +26,8 @@ use tokio::sync::watch;
 
 use crate::commands::gluster::add_brick_chunk;
 use crate::commands::{check_device, check_name};
+// The command layer's own check: a brick it would refuse, the mock refuses too.
+use crate::commands::brick::check_brick;
 use crate::{
     vg_name, BrickAddr, BrickHeal, BrickSpec, DeviceRef, DeviceReport, DeviceSetup, ExecError,
     ExecResult, Executor, HealInfo, NodeTarget, VolumeSpec, VolumeStatus,
@@ -376,31 +378,6 @@ fn failed(host: &str, command: String, status: i32, stderr: String) -> ExecError
     }
 }
 
-/// Same rule as `commands::brick::check_path` (private there): brick paths go into fstab
-/// and mount as one field.
-fn check_brick_path(host: &str, path: &str) -> ExecResult<()> {
-    let ok = path.starts_with('/')
-        && path
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ExecError::Other(format!(
-            "{host}: refusing brick path {path:?}"
-        )))
-    }
-}
-
-/// `commands::brick::check_brick`: names are checked before any command runs.
-fn check_brick(host: &str, b: &BrickSpec) -> ExecResult<()> {
-    check_name(host, "brick id", &b.id)?;
-    check_name(host, "device id", &b.device_id)?;
-    check_name(host, "thin pool", &b.thin_pool)?;
-    check_name(host, "LV name", &b.lv)?;
-    check_brick_path(host, &b.path)
-}
-
 /// `commands::gluster::check_volume`'s name and whole-set rules.
 fn check_volume(host: &str, v: &VolumeSpec) -> ExecResult<()> {
     check_name(host, "volume name", &v.name)?;
@@ -623,7 +600,12 @@ impl World {
         );
         // brick.rs:228: lvcreate is the first step that can fail on node state; the undo
         // (brick.rs:267-282) only removes the mount directory it made.
-        if !self.nodes.device_ids(host).contains(&b.device_id) {
+        if !self
+            .nodes
+            .devices
+            .get(host)
+            .is_some_and(|d| d.contains_key(&b.device_id))
+        {
             return Err(failed(
                 host,
                 lvcreate,
@@ -648,9 +630,10 @@ impl World {
             }
         }
         // brick.rs:235: the mount fails when the mount point is taken.
+        let mount_point = b.mount_point();
         if self
             .bricks_on(host)
-            .any(|o| o.mount_point() == b.mount_point())
+            .any(|o| o.path.strip_suffix("/brick").unwrap_or(&o.path) == mount_point)
         {
             return Err(failed(
                 host,

@@ -7,8 +7,9 @@
 //!
 //!     cargo test -p heqet-executor --test kube_e2e -- --ignored --nocapture
 //!
-//! Needs root. Holds the e2e suite lock (`$STATE/.suite.lock`, the one tests/e2e takes) for
-//! its whole run, so it never overlaps another e2e suite. Uses the cluster if it is up
+//! Needs root. Holds the machine's e2e suite lock (`/run/lock/heqet-e2e-suite.lock`, or in
+//! `$HEQET_E2E_LOCK_DIR`: the one tests/e2e takes) for its whole run, so it never overlaps
+//! another e2e suite; under `cluster.sh run`, which holds it already, it does not wait for it. Uses the cluster if it is up
 //! (and leaves it up), else brings it up and down itself. Uses the LAST disk of every node.
 
 mod kube_fake;
@@ -47,12 +48,19 @@ fn read_env(file: &Path) -> Option<HashMap<String, String>> {
     )
 }
 
-/// The suite lock of tests/e2e (flock on `$STATE/.suite.lock`), held until dropped.
-struct SuiteLock(#[allow(dead_code)] std::fs::File);
+/// The suite lock of tests/e2e (flock on the machine-wide lock file), held until dropped;
+/// `None` when the process that started this test holds it (`cluster.sh run`).
+struct SuiteLock(#[allow(dead_code)] Option<std::fs::File>);
 
 fn suite_lock(wait: Duration) -> SuiteLock {
-    let path = state_dir().join(".suite.lock");
-    std::fs::create_dir_all(state_dir()).expect("state dir");
+    let dir = std::env::var_os("HEQET_E2E_LOCK_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/lock"));
+    let path = dir.join("heqet-e2e-suite.lock");
+    if std::env::var_os("HEQET_E2E_SUITE_LOCK_HELD").is_some_and(|held| Path::new(&held) == path) {
+        return SuiteLock(None);
+    }
+    std::fs::create_dir_all(&dir).expect("lock dir");
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -63,7 +71,7 @@ fn suite_lock(wait: Duration) -> SuiteLock {
     loop {
         // SAFETY: the fd belongs to `file`, alive for the call.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return SuiteLock(file);
+            return SuiteLock(Some(file));
         }
         assert!(
             start.elapsed() < wait,

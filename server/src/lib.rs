@@ -170,6 +170,11 @@ pub async fn start_with(
                 value: e.0,
                 message: "expected normal, read-only or local-client".into(),
             })?;
+    // The port first: a server that cannot listen must not leave a new database behind.
+    let addr = SocketAddr::new(cfg.bind, cfg.port);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Listen { addr, source })?;
     let store = store::Store::open(&cfg.db_path)
         .await
         .map_err(|source| ServerError::Store {
@@ -208,10 +213,6 @@ pub async fn start_with(
     });
     reset_mode_on_sigusr2(state.clone());
     let app = http::router(state, cfg.body_limit);
-    let addr = SocketAddr::new(cfg.bind, cfg.port);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Listen { addr, source })?;
     let local = listener
         .local_addr()
         .map_err(|source| ServerError::Listen { addr, source })?;
@@ -278,8 +279,13 @@ pub async fn run(
         cfg.use_auth = false;
     }
     if opts.config.is_none() {
+        let place = if cfg.db_path.is_absolute() {
+            ""
+        } else {
+            " in the working directory"
+        };
         tracing::info!(
-            "no --config given: port {}, database {} in the working directory, {:?} executor, auth {}",
+            "no --config given: port {}, database {}{place}, {:?} executor, auth {}",
             cfg.port,
             cfg.db_path.display(),
             cfg.executor,

@@ -13,8 +13,16 @@
 #        cluster.sh glusterd-stop N | glusterd-start N | node-down N | node-up N | node-restart N
 #        cluster.sh exec N CMD...
 #        cluster.sh mount-volume HOST:/VOL MOUNTPOINT [MOUNT-OPTIONS] | umount-volume MOUNTPOINT
+#        cluster.sh run CMD...   (the whole of up, CMD, down under the machine's suite lock)
 # env:   HEQET_E2E_STATE (default tests/e2e/.state), HEQET_E2E_DISK_SIZE (default 4G),
 #        HEQET_E2E_DISKS_PER_NODE (default 3)
+#
+# The namespaces, the bridge and the 10.99.0.0/24 addresses are machine-wide, so the locks
+# and the record of who made the cluster are too: $LOCK_DIR/heqet-e2e-cluster.lock serializes
+# up/down, $LOCK_DIR/heqet-e2e-suite.lock is held by whatever uses the cluster from up to
+# down (the Rust suite, `run`), and $LOCK_DIR/heqet-e2e.owner names the state dir whose `up`
+# made the nodes. `up` and `down` never remove nodes another state dir made: a second run on
+# the machine waits for the first instead of destroying its cluster.
 # See README.md next to this script.
 set -euo pipefail
 
@@ -22,6 +30,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 STATE=${HEQET_E2E_STATE:-$HERE/.state}
 mkdir -p "$STATE"
 STATE=$(cd "$STATE" && pwd)
+LOCK_DIR=${HEQET_E2E_LOCK_DIR:-/run/lock}
+OWNER_FILE=$LOCK_DIR/heqet-e2e.owner
 NODES=3
 DISKS_PER_NODE=${HEQET_E2E_DISKS_PER_NODE:-3}
 DISK_SIZE=${HEQET_E2E_DISK_SIZE:-4G}
@@ -198,8 +208,31 @@ node_teardown() {
     ip link del "v$n" 2>/dev/null || true
 }
 
+# The state dir whose `up` made the cluster now on this machine ("" = none recorded).
+cluster_owner() { cat "$OWNER_FILE" 2>/dev/null || true; }
+
+# Is any piece of a namespace cluster present on this machine?
+cluster_present() {
+    local n
+    ip link show "$BRIDGE" >/dev/null 2>&1 && return 0
+    for n in $(seq "$NODES"); do
+        ip netns list 2>/dev/null | grep -qw "gn$n" && return 0
+    done
+    return 1
+}
+
+# Refuse to touch a cluster another state dir made (and may be using).
+check_ownership() {
+    local owner
+    owner=$(cluster_owner)
+    if cluster_present && [[ -n $owner && $owner != "$STATE" ]]; then
+        die "the namespace cluster on this machine belongs to $owner; run 'HEQET_E2E_STATE=$owner $0 down' once its user is done (or remove $OWNER_FILE if that run is gone)"
+    fi
+}
+
 cmd_down() {
     local n l
+    check_ownership
     log "tearing down (state $STATE)"
     unmount_fuse
     for n in $(seq "$NODES"); do node_teardown "$n"; done
@@ -219,6 +252,7 @@ cmd_down() {
         rm -rf "$(node_dir "$n")"/{disks,disks.list,lvm,etc-upper,etc-work,varlib-upper,varlib-work}
     done
     rm -f "$STATE/env"
+    rm -f "$OWNER_FILE"
     log "down"
 }
 
@@ -440,6 +474,7 @@ cmd_up() {
     for n in $(seq "$NODES"); do start_sshd "$n"; done
     write_env
     trap - EXIT
+    echo "$STATE" >"$OWNER_FILE"
     log "up in $((SECONDS - start))s; env file: $STATE/env"
     cat "$STATE/env"
 }
@@ -504,8 +539,25 @@ cmd_umount_volume() {
 }
 
 with_lock() {
-    exec 9>"$STATE/.lock"
-    flock -w 900 9 || die "another cluster.sh holds $STATE/.lock"
+    mkdir -p "$LOCK_DIR"
+    exec 9>"$LOCK_DIR/heqet-e2e-cluster.lock"
+    flock -w 900 9 || die "another cluster.sh holds $LOCK_DIR/heqet-e2e-cluster.lock"
+}
+
+# up, CMD, down, holding the suite lock throughout; CMD's exit status is returned.
+cmd_run() {
+    mkdir -p "$LOCK_DIR"
+    exec 8>"$LOCK_DIR/heqet-e2e-suite.lock"
+    log "waiting for the machine's suite lock ($LOCK_DIR/heqet-e2e-suite.lock)"
+    flock -w 3600 8 || die "another run holds $LOCK_DIR/heqet-e2e-suite.lock"
+    (with_lock; cmd_up) || die "cluster up failed"
+    local rc=0
+    # CMD runs under this lock: suites it starts must not wait for it themselves.
+    HEQET_E2E_SUITE_LOCK_HELD="$LOCK_DIR/heqet-e2e-suite.lock" "$@" || rc=$?
+    if ! (with_lock; cmd_down); then
+        ((rc)) || rc=1
+    fi
+    return "$rc"
 }
 
 main() {
@@ -525,6 +577,7 @@ main() {
     exec) check_node "${1:-}"; local n=$1; shift; (($#)) || die "exec N CMD..."; in_node "$n" "$@" ;;
     mount-volume) (($# >= 2)) || die "mount-volume HOST:/VOL MOUNTPOINT [OPTS]"; cmd_mount_volume "$@" ;;
     umount-volume) (($# == 1)) || die "umount-volume MOUNTPOINT"; cmd_umount_volume "$1" ;;
+    run) (($#)) || die "run CMD..."; cmd_run "$@" ;;
     *) die "unknown command '$cmd' (up|down|status|glusterd-stop|glusterd-start|node-down|node-up|node-restart|exec|mount-volume|umount-volume)" ;;
     esac
 }

@@ -186,7 +186,9 @@ fn check_path(host: &str, path: &str) -> ExecResult<()> {
     }
 }
 
-fn check_brick(host: &str, b: &BrickSpec) -> ExecResult<()> {
+/// Every name and the path of a brick, checked before any command runs (the mock executor
+/// refuses the same bricks).
+pub(crate) fn check_brick(host: &str, b: &BrickSpec) -> ExecResult<()> {
     check_name(host, "brick id", &b.id)?;
     check_name(host, "device id", &b.device_id)?;
     check_name(host, "thin pool", &b.thin_pool)?;

@@ -107,16 +107,12 @@ impl Engine {
     /// Cluster-level reasons a volume cannot go to `cluster_id` (heketi's texts).
     async fn cluster_refuses(
         &self,
+        tx: &mut Tx<'_>,
         cluster_id: &str,
         name: &str,
         block: bool,
     ) -> Result<Option<String>, StoreError> {
-        let Some(c) = self
-            .store
-            .read()
-            .cluster_admission(cluster_id, name)
-            .await?
-        else {
+        let Some(c) = tx.cluster_admission(cluster_id, name).await? else {
             return Ok(Some("Cluster not found".into()));
         };
         if !c.block && !c.file {
@@ -206,7 +202,10 @@ impl Operation for VolumeCreate {
         let mut reasons = Vec::new();
         let mut chosen = None;
         for cid in &self.clusters {
-            if let Some(reason) = engine.cluster_refuses(cid, &vol.name, vol.block).await? {
+            if let Some(reason) = engine
+                .cluster_refuses(tx, cid, &vol.name, vol.block)
+                .await?
+            {
                 reasons.push((cid.clone(), reason));
                 continue;
             }

@@ -1,6 +1,7 @@
 //! The HTTP layer: the route table and router, the request gate (auth, role, admin mode),
 //! extractors and response helpers. Handlers live in one module per resource.
 
+mod access_log;
 mod admin;
 mod clusters;
 mod devices;

@@ -130,6 +130,7 @@ pub fn router(state: SharedState, body_limit: usize) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(super::access_log::access_log))
         .with_state(state)
 }
 

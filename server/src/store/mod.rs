@@ -172,3 +172,6 @@ fn tempfile_dir(db: &Path) -> std::path::PathBuf {
         _ => std::path::PathBuf::from("."),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -121,34 +121,6 @@ impl Reader {
         }))
     }
 
-    /// The cluster-level facts a volume create checks, `None` for an unknown cluster.
-    pub async fn cluster_admission(
-        &self,
-        cluster_id: &str,
-        name: &str,
-    ) -> StoreResult<Option<ClusterAdmission>> {
-        let row: Option<(bool, bool, i64, bool, i64)> = sqlx::query_as(
-            "SELECT c.block, c.file, \
-               (SELECT COUNT(*) FROM volumes WHERE cluster_id = c.id), \
-               EXISTS (SELECT 1 FROM volumes WHERE cluster_id = c.id AND name = ?2), \
-               (SELECT COUNT(*) FROM nodes WHERE cluster_id = c.id AND pending_op IS NULL) \
-             FROM clusters c WHERE c.id = ?1",
-        )
-        .bind(cluster_id)
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(
-            |(block, file, volumes, name_taken, nodes)| ClusterAdmission {
-                block,
-                file,
-                volumes,
-                name_taken,
-                nodes,
-            },
-        ))
-    }
-
     pub async fn node_row(&self, id: &str) -> StoreResult<Option<NodeRow>> {
         Ok(
             sqlx::query_as(&format!("SELECT {NODE_COLS} FROM nodes WHERE id = ?"))

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{Sqlite, Transaction};
 
 use super::placement::{ClusterDevices, DeviceCache};
-use super::read::{self, BRICK_COLS};
+use super::read::{self, ClusterAdmission, BRICK_COLS};
 use super::{StoreError, StoreResult};
 use crate::model::*;
 
@@ -294,6 +294,36 @@ impl<'a> Tx<'a> {
         .bind(now_secs())
         .bind(origin_id);
         self.run(q).await.map(drop)
+    }
+
+    /// The cluster-level facts a volume create checks, `None` for an unknown cluster. Read in
+    /// the transaction: the writer is held, and waiting for a pool connection here would
+    /// hold every other write up behind the readers.
+    pub async fn cluster_admission(
+        &mut self,
+        cluster_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<ClusterAdmission>> {
+        let row: Option<(bool, bool, i64, bool, i64)> = sqlx::query_as(
+            "SELECT c.block, c.file, \
+               (SELECT COUNT(*) FROM volumes WHERE cluster_id = c.id), \
+               EXISTS (SELECT 1 FROM volumes WHERE cluster_id = c.id AND name = ?2), \
+               (SELECT COUNT(*) FROM nodes WHERE cluster_id = c.id AND pending_op IS NULL) \
+             FROM clusters c WHERE c.id = ?1",
+        )
+        .bind(cluster_id)
+        .bind(name)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(
+            |(block, file, volumes, name_taken, nodes)| ClusterAdmission {
+                block,
+                file,
+                volumes,
+                name_taken,
+                nodes,
+            },
+        ))
     }
 
     pub async fn volume_name_taken(&mut self, cluster_id: &str, name: &str) -> StoreResult<bool> {

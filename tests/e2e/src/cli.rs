@@ -18,8 +18,10 @@ pub fn heqet_binary() -> Result<PathBuf> {
 }
 
 /// Path of binary `bin` of workspace package `package`: `$<env_override>` when set, else
-/// `cargo build -p <package> --bin <bin>` into the target dir and profile this test binary
-/// runs from (so the suite always tests current code).
+/// built into the target dir and profile this test binary runs from (so the suite always
+/// tests current code). The build is the workspace's own, bins and tests together: under
+/// `cargo test --workspace` it has nothing left to do, where `cargo build -p <package>`
+/// would resolve other features and compile half the dependency tree again.
 pub fn workspace_binary(env_override: &str, package: &str, bin: &str) -> Result<PathBuf> {
     if let Some(p) = std::env::var_os(env_override) {
         return Ok(PathBuf::from(p));
@@ -44,7 +46,7 @@ pub fn workspace_binary(env_override: &str, package: &str, bin: &str) -> Result<
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace_dir())
-        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .args(["build", "--quiet", "--workspace", "--bins", "--tests"])
         .arg("--target-dir")
         .arg(target_dir);
     match profile.as_str() {
@@ -56,7 +58,9 @@ pub fn workspace_binary(env_override: &str, package: &str, bin: &str) -> Result<
             cmd.args(["--profile", other]);
         }
     }
-    proc::run(&mut cmd).context(format!("building the {bin} binary"))?;
+    proc::run(&mut cmd).context(format!(
+        "building the workspace for {package}'s {bin} binary"
+    ))?;
     let path = profile_dir.join(bin);
     if !path.is_file() {
         bail!("{} was not built", path.display());

@@ -21,6 +21,23 @@ pub fn require_root() -> Result<()> {
     Ok(())
 }
 
+/// The machine-wide lock that whoever uses the namespace cluster holds from `up` to `down`
+/// (`cluster.sh` takes the same file for `run`): in `$HEQET_E2E_LOCK_DIR`, default
+/// `/run/lock`, never in a checkout, because the cluster's names and addresses are the
+/// machine's.
+pub fn suite_lock_path() -> std::path::PathBuf {
+    std::env::var_os("HEQET_E2E_LOCK_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("/run/lock"))
+        .join("heqet-e2e-suite.lock")
+}
+
+/// Whether the process that started this one holds the lock at `path` for it
+/// (`cluster.sh run` does, for the command it runs).
+pub fn held_by_parent(path: &Path) -> bool {
+    std::env::var_os("HEQET_E2E_SUITE_LOCK_HELD").is_some_and(|held| Path::new(&held) == path)
+}
+
 /// An exclusive `flock` on a file, held until dropped.
 pub struct SuiteLock {
     _file: File,

@@ -119,8 +119,10 @@ fn real_cluster_end_to_end() {
         );
     }
     require_root().expect("root");
-    let _lock = SuiteLock::acquire(&state_dir().join(".suite.lock"), Duration::from_secs(900))
-        .expect("suite lock");
+    // Machine-wide: the namespaces and addresses are the machine's, whatever the checkout.
+    let lock_path = heqet_e2e::lock::suite_lock_path();
+    let _lock = (!heqet_e2e::lock::held_by_parent(&lock_path))
+        .then(|| SuiteLock::acquire(&lock_path, Duration::from_secs(3600)).expect("suite lock"));
     let bin = heqet_e2e::cli::heqet_binary().expect("heqet binary");
     eprintln!(
         "[e2e] heqet binary ready after {:.1}s",
