@@ -162,24 +162,17 @@ impl Operation for DeviceAdd {
     }
 
     async fn clean(&mut self, engine: &Engine, _op: &OpId) -> Result<Cleaned, OpError> {
-        let dev = DeviceRow {
+        // The row never got LVM's figures: the device is known by its id and name only.
+        let dref = heqet_executor::DeviceRef {
             id: self.device_id.clone(),
-            node_id: self.node.id.clone(),
             name: self.req.name.clone(),
-            state: EntryState::Online,
-            total: 0,
-            free: 0,
-            used: 0,
-            extent_size: 0,
             pv_uuid: String::new(),
-            paths: Default::default(),
-            tags: Default::default(),
-            pending_op: None,
+            paths: Vec::new(),
         };
         // Forced: the device may be anywhere between untouched and a full VG.
         engine
             .exec
-            .device_teardown(&self.node.target(), &dev.device_ref(), true)
+            .device_teardown(&self.node.target(), &dref, true)
             .await?;
         Ok(Cleaned::Undone)
     }
